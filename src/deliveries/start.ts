@@ -1,0 +1,63 @@
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
+import type { EndpointDoc } from '../endpoints/model';
+import type { DeliveryDoc } from './model';
+
+export interface TemporalTarget {
+  client: Client;
+  taskQueue: string;
+}
+
+/**
+ * Starts the workflow of a delivery whose view is already stored. Starting twice is harmless: the id is
+ * derived from the delivery id, and a closed workflow is never started again.
+ */
+export async function startDeliveryWorkflow(
+  temporal: TemporalTarget,
+  delivery: DeliveryDoc,
+  endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
+): Promise<void> {
+  const input: DeliveryWorkflowInput = {
+    deliveryId: delivery._id,
+    projectId: delivery.project_id,
+    endpointId: delivery.endpoint_id,
+    eventId: delivery.event_id,
+    eventType: delivery.event_type,
+    retry: endpoint.retry,
+    timeoutMs: endpoint.timeout_ms,
+  };
+  try {
+    await temporal.client.workflow.start('deliveryWorkflow', {
+      taskQueue: temporal.taskQueue,
+      workflowId: deliveryWorkflowId(delivery._id),
+      args: [input],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: SearchAttributes.projectId, value: delivery.project_id },
+        { key: SearchAttributes.endpointId, value: delivery.endpoint_id },
+        { key: SearchAttributes.eventType, value: delivery.event_type },
+        { key: SearchAttributes.status, value: 'pending' },
+      ],
+      memo: { url: delivery.url, event_id: delivery.event_id, delivery_id: delivery._id },
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item);
+    }
+  });
+  await Promise.all(workers);
+}

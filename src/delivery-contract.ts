@@ -1,0 +1,86 @@
+// What the API, the delivery workflow and its activities agree on. Imported by workflow code, so it must stay
+// free of I/O and of anything non-deterministic.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { RetrySettings } from './retry-schedule';
+
+export const DELIVERY_STATUSES = [
+  'pending',
+  'in_progress',
+  'retrying',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
+
+export const DELIVERY_TRIGGERS = ['initial', 'replay', 'resend', 'recover'] as const;
+export type DeliveryTrigger = (typeof DELIVERY_TRIGGERS)[number];
+
+export const TASK_QUEUE_DEFAULT = 'hookflow-deliveries';
+
+export function deliveryWorkflowId(deliveryId: string): string {
+  return `delivery-${deliveryId}`;
+}
+
+export const SearchAttributes = {
+  projectId: defineSearchAttributeKey('HookflowProjectId', SearchAttributeType.KEYWORD),
+  endpointId: defineSearchAttributeKey('HookflowEndpointId', SearchAttributeType.KEYWORD),
+  eventType: defineSearchAttributeKey('HookflowEventType', SearchAttributeType.KEYWORD),
+  status: defineSearchAttributeKey('HookflowDeliveryStatus', SearchAttributeType.KEYWORD),
+};
+
+/** Workflow input: ids and a snapshot of the retry settings, never secrets or the payload. */
+export interface DeliveryWorkflowInput {
+  deliveryId: string;
+  projectId: string;
+  endpointId: string;
+  eventId: string;
+  eventType: string;
+  retry: RetrySettings;
+  /** The endpoint's request timeout; bounds each attempt. */
+  timeoutMs: number;
+}
+
+/** Input of one `sendWebhook` schedule (one Temporal activity with its own RetryPolicy). */
+export interface SendWebhookInput {
+  deliveryId: string;
+  retry: RetrySettings;
+  /** Attempts this workflow run made before this schedule started: the schedule's backoff starts there. */
+  attemptsBefore: number;
+  /** Whether running out of this schedule's attempts means the delivery failed for good. */
+  finalSchedule: boolean;
+  /** Attempts allowed in this schedule (the RetryPolicy's maximumAttempts). */
+  scheduleAttempts: number;
+}
+
+export interface SendWebhookResult {
+  attempt: number;
+  statusCode: number;
+}
+
+/** ApplicationFailure types thrown by `sendWebhook`. */
+export const FailureTypes = {
+  /** Retryable attempt failure (5xx, 429, timeout, network...). */
+  attemptFailed: 'AttemptFailed',
+  /** The delivery is over: non-retryable answer or retries exhausted. The view already says `failed`. */
+  deliveryFailed: 'DeliveryFailed',
+  /** The delivery was cancelled while the attempt started. */
+  deliveryCancelled: 'DeliveryCancelled',
+} as const;
+
+/** Details carried by an AttemptFailed failure and by the activity's heartbeat. */
+export interface AttemptFailureDetails {
+  /** The attempt number within the schedule (Temporal's activity attempt). */
+  scheduleAttempt: number;
+  /** Delay the receiver asked for with Retry-After, already bounded. */
+  retryAfterMs: number | null;
+}
+
+/** Live state returned by the workflow's `state` query. */
+export interface DeliveryLiveState {
+  status: DeliveryStatus;
+  attemptsThisRun: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+}

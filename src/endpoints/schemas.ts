@@ -1,0 +1,64 @@
+import { z } from 'zod';
+import { headerMap } from '../http/validate';
+import { isValidSecret } from '../signing';
+
+const RESERVED = /^(content-type|content-length|host|user-agent|webhook-.*|hookflow-.*)$/i;
+
+export const endpointHeaders = headerMap.refine(
+  (h) => Object.keys(h).every((name) => !RESERVED.test(name)),
+  'content-type, content-length, host, user-agent, webhook-* and hookflow-* headers are set by hookflow',
+);
+
+export const eventTypeName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:/-]+$/, 'event types use letters, digits and _ . : / -');
+
+export const RetrySettingsSchema = z.strictObject({
+  max_attempts: z.int().min(1).max(50),
+  initial_interval_ms: z
+    .int()
+    .min(1)
+    .max(24 * 3_600_000),
+  backoff_coefficient: z.number().min(1).max(10),
+  max_interval_ms: z
+    .int()
+    .min(1)
+    .max(7 * 24 * 3_600_000),
+});
+
+const url = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048);
+
+const endpointFields = {
+  url,
+  description: z.string().max(1000),
+  event_types: z.array(eventTypeName).max(100),
+  status: z.enum(['active', 'paused']),
+  headers: endpointHeaders,
+  timeout_ms: z.int().min(100).max(120_000),
+  retry: RetrySettingsSchema.partial(),
+  rate_limit_per_s: z.int().min(1).max(10_000).nullable(),
+  metadata: z
+    .record(z.string().max(64), z.string().max(1024))
+    .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys'),
+};
+
+export const CreateEndpointBody = z.strictObject({
+  ...endpointFields,
+  description: endpointFields.description.optional(),
+  event_types: endpointFields.event_types.optional(),
+  status: endpointFields.status.optional(),
+  headers: endpointFields.headers.optional(),
+  timeout_ms: endpointFields.timeout_ms.optional(),
+  retry: endpointFields.retry.optional(),
+  rate_limit_per_s: endpointFields.rate_limit_per_s.optional(),
+  metadata: endpointFields.metadata.optional(),
+  secret: z.string().refine(isValidSecret, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional(),
+});
+
+/** PATCH: every field optional; `status` may also re-enable a disabled endpoint. */
+export const UpdateEndpointBody = z
+  .strictObject({ ...endpointFields, status: z.enum(['active', 'paused', 'disabled']) })
+  .partial()
+  .refine((b) => Object.keys(b).length > 0, 'nothing to update');

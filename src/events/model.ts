@@ -1,0 +1,51 @@
+import { model, Schema } from 'mongoose';
+
+export interface EventDoc {
+  _id: string;
+  project_id: string;
+  event_type: string;
+  /** The payload exactly as it is sent: the same bytes on every attempt, replay and resend. */
+  payload_json: string;
+  idempotency_key: string | null;
+  /** idempotency_key, or the event id when there is none: unique per project. */
+  dedupe_key: string;
+  headers: Record<string, string>;
+  /** Explicit endpoint list given at publish time, or null for every subscribed endpoint. */
+  endpoint_ids: string[] | null;
+  /** Set once every delivery workflow of the event has been started. */
+  dispatched_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const schema = new Schema<EventDoc>(
+  {
+    _id: { type: String, required: true },
+    project_id: { type: String, required: true },
+    event_type: { type: String, required: true },
+    payload_json: { type: String, required: true },
+    idempotency_key: { type: String, default: null },
+    dedupe_key: { type: String, required: true },
+    headers: { type: Schema.Types.Mixed, default: {} },
+    endpoint_ids: { type: [String], default: null },
+    dispatched_at: { type: Date, default: null },
+  },
+  { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
+);
+schema.index({ project_id: 1, dedupe_key: 1 }, { unique: true });
+schema.index({ project_id: 1, event_type: 1 });
+
+export const Event = model<EventDoc>('Event', schema, 'events');
+
+export function presentEvent(e: EventDoc) {
+  return {
+    id: e._id,
+    project_id: e.project_id,
+    event_type: e.event_type,
+    payload: JSON.parse(e.payload_json) as unknown,
+    idempotency_key: e.idempotency_key,
+    headers: e.headers,
+    endpoint_ids: e.endpoint_ids,
+    created_at: e.created_at,
+  };
+}

@@ -1,0 +1,129 @@
+// Publishing: store the event, fan it out to one delivery per subscribed endpoint, start every delivery
+// workflow, and only then answer 202. A crash anywhere before that leaves the event undispatched; publishing
+// it again with the same idempotency key finishes the job instead of starting anything twice.
+
+import { ZodError } from 'zod';
+import { isDuplicateKeyError } from '../db';
+import { Delivery, type DeliveryDoc } from '../deliveries/model';
+import { forEachLimited, startDeliveryWorkflow, type TemporalTarget } from '../deliveries/start';
+import { deliveryWorkflowId } from '../delivery-contract';
+import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
+import { RequestValidationError } from '../http/errors';
+import { newId } from '../ids';
+import { Event, type EventDoc } from './model';
+import type { PublishEventBody } from './schemas';
+
+const START_CONCURRENCY = 32;
+
+export interface PublishResult {
+  event: EventDoc;
+  deliveries: DeliveryDoc[];
+  duplicate: boolean;
+}
+
+export async function publishEvent(
+  temporal: TemporalTarget,
+  projectId: string,
+  body: PublishEventBody,
+): Promise<PublishResult> {
+  if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids);
+  const eventId = newId('evt');
+  let event: EventDoc;
+  try {
+    const created = await Event.create({
+      _id: eventId,
+      project_id: projectId,
+      event_type: body.event_type,
+      payload_json: JSON.stringify(body.payload),
+      idempotency_key: body.idempotency_key ?? null,
+      dedupe_key: body.idempotency_key ?? eventId,
+      headers: body.headers ?? {},
+      endpoint_ids: body.endpoint_ids ?? null,
+    });
+    event = created.toObject();
+  } catch (err) {
+    if (!isDuplicateKeyError(err)) throw err;
+    const existing = await Event.findOne({ project_id: projectId, dedupe_key: body.idempotency_key }).lean();
+    if (!existing) throw err;
+    const deliveries = existing.dispatched_at
+      ? await initialDeliveries(existing)
+      : await dispatch(temporal, existing);
+    return { event: existing, deliveries, duplicate: true };
+  }
+  return { event, deliveries: await dispatch(temporal, event), duplicate: false };
+}
+
+async function assertEndpointsExist(projectId: string, ids: string[]): Promise<void> {
+  const found = new Set(
+    (await Endpoint.find({ _id: { $in: ids }, project_id: projectId }, { _id: 1 }).lean()).map((e) => e._id),
+  );
+  const missing = ids.findIndex((id) => !found.has(id));
+  if (missing >= 0) {
+    throw new RequestValidationError(
+      'body',
+      new ZodError([
+        {
+          code: 'custom',
+          path: ['endpoint_ids', missing],
+          message: 'endpoint not found',
+          input: ids[missing],
+        },
+      ]),
+    );
+  }
+}
+
+function initialDeliveries(event: EventDoc): Promise<DeliveryDoc[]> {
+  return Delivery.find({ project_id: event.project_id, event_id: event._id, trigger: 'initial' })
+    .sort({ _id: 1 })
+    .lean();
+}
+
+async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<DeliveryDoc[]> {
+  const candidates = await Endpoint.find({
+    project_id: event.project_id,
+    status: 'active',
+    ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
+  }).lean();
+  const endpoints = new Map<string, EndpointDoc>();
+  for (const ep of candidates)
+    if (event.endpoint_ids || subscribes(ep, event.event_type)) endpoints.set(ep._id, ep);
+
+  if (endpoints.size > 0) {
+    // Upserts keyed by (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
+    await Delivery.bulkWrite(
+      [...endpoints.values()].map((ep) => {
+        const id = newId('dlv');
+        return {
+          updateOne: {
+            filter: { dedupe_key: `${event._id}:${ep._id}` },
+            update: {
+              $setOnInsert: {
+                _id: id,
+                project_id: event.project_id,
+                endpoint_id: ep._id,
+                event_id: event._id,
+                event_type: event.event_type,
+                url: ep.url,
+                status: 'pending',
+                attempts: 0,
+                trigger: 'initial',
+                workflow_id: deliveryWorkflowId(id),
+                dedupe_key: `${event._id}:${ep._id}`,
+              },
+            },
+            upsert: true,
+          },
+        };
+      }),
+      { ordered: false },
+    );
+  }
+  const deliveries = await initialDeliveries(event);
+  await forEachLimited(deliveries, START_CONCURRENCY, async (delivery) => {
+    const endpoint = endpoints.get(delivery.endpoint_id);
+    if (endpoint) await startDeliveryWorkflow(temporal, delivery, endpoint);
+  });
+  await Event.updateOne({ _id: event._id }, { $set: { dispatched_at: new Date() } });
+  return deliveries;
+}

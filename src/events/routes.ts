@@ -1,0 +1,66 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { presentDelivery } from '../deliveries/model';
+import type { TemporalTarget } from '../deliveries/start';
+import { auth } from '../http/auth';
+import { notFound } from '../http/errors';
+import { createdBetween, cursorFilter, page, pageQuery } from '../http/pagination';
+import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
+import { Event, presentEvent } from './model';
+import { publishEvent } from './publish';
+import { idempotencyKey, PublishEventBody } from './schemas';
+
+const EventPath = z.object({ id: resourceId('evt') });
+const ListQuery = z.object({
+  ...pageQuery,
+  event_type: z.string().max(128).optional(),
+  since: timestamp.optional(),
+  until: timestamp.optional(),
+});
+
+export function eventRoutes(temporal: TemporalTarget): Router {
+  const router = new Router();
+
+  router.post('/v1/events', async (ctx) => {
+    const body = parseBody(ctx, PublishEventBody);
+    // Stripe-style Idempotency-Key header, for clients that prefer it to the body field.
+    const header = ctx.get('idempotency-key');
+    if (header && !body.idempotency_key) body.idempotency_key = parseHeaderKey(header);
+    const result = await publishEvent(temporal, auth(ctx).projectId, body);
+    ctx.status = result.duplicate ? 200 : 202;
+    ctx.body = {
+      ...presentEvent(result.event),
+      is_duplicate: result.duplicate,
+      deliveries: result.deliveries.map(presentDelivery),
+    };
+  });
+
+  router.get('/v1/events', async (ctx) => {
+    const q = parseQuery(ctx, ListQuery);
+    const docs = await Event.find({
+      project_id: auth(ctx).projectId,
+      ...(q.event_type ? { event_type: q.event_type } : {}),
+      ...createdBetween(q.since, q.until),
+      ...cursorFilter(q.cursor),
+    })
+      .sort({ _id: -1 })
+      .limit(q.limit + 1)
+      .lean();
+    ctx.body = page(docs, q.limit, presentEvent);
+  });
+
+  router.get('/v1/events/:id', async (ctx) => {
+    const { id } = parsePath(ctx, EventPath);
+    const event = await Event.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    if (!event) throw notFound('event');
+    ctx.body = presentEvent(event);
+  });
+
+  return router;
+}
+
+function parseHeaderKey(value: string): string {
+  const parsed = idempotencyKey.safeParse(value);
+  if (!parsed.success) return value.slice(0, 255);
+  return parsed.data;
+}

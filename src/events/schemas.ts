@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { endpointHeaders, eventTypeName } from '../endpoints/schemas';
+import { resourceId } from '../http/validate';
+
+export const idempotencyKey = z.string().min(1).max(255);
+
+export const PublishEventBody = z.strictObject({
+  event_type: eventTypeName,
+  payload: z.json().refine((v) => v !== undefined, 'payload is required'),
+  idempotency_key: idempotencyKey.optional(),
+  headers: endpointHeaders.optional(),
+  endpoint_ids: z.array(resourceId('ep')).min(1).max(100).optional(),
+});
+export type PublishEventBody = z.infer<typeof PublishEventBody>;

@@ -1,0 +1,67 @@
+// The one mapping from errors to HTTP answers: {"detail": "..."} with the right status, or DESIGN.md's 422 list.
+import type { Context, Next } from 'koa';
+import { ZodError } from 'zod';
+import type { Logger } from '../logger';
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+export const notFound = (what: string) => new ApiError(404, `${what} not found`);
+export const conflict = (detail: string) => new ApiError(409, detail);
+
+export interface ValidationIssue {
+  loc: (string | number)[];
+  msg: string;
+  type: string;
+}
+
+/** A ZodError raised while validating one part of the request (body, query, path). */
+export class RequestValidationError extends Error {
+  constructor(
+    readonly location: 'body' | 'query' | 'path' | 'header',
+    readonly zodError: ZodError,
+  ) {
+    super('validation failed');
+  }
+
+  issues(): ValidationIssue[] {
+    return this.zodError.issues.map((issue) => ({
+      loc: [this.location, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))],
+      msg: issue.message,
+      type: issue.code,
+    }));
+  }
+}
+
+export function errorMiddleware(logger: Logger) {
+  return async function handleErrors(ctx: Context, next: Next) {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) {
+        ctx.status = 404;
+        ctx.body = { detail: 'not found' };
+      }
+    } catch (err) {
+      if (err instanceof ApiError) {
+        ctx.status = err.status;
+        ctx.body = { detail: err.detail };
+      } else if (err instanceof RequestValidationError) {
+        ctx.status = 422;
+        ctx.body = { detail: err.issues() };
+      } else if (err instanceof ZodError) {
+        ctx.status = 422;
+        ctx.body = { detail: new RequestValidationError('body', err).issues() };
+      } else {
+        logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+        ctx.status = 500;
+        ctx.body = { detail: 'internal server error' };
+      }
+    }
+  };
+}

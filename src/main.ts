@@ -1,0 +1,131 @@
+// Entry point. `npm start` runs everything (embedded servers, worker, API) in one process tree;
+// `npm run api` and `npm run worker` run one role each against MONGODB_URI / TEMPORAL_ADDRESS
+// (or the embedded servers of a running `npm start`).
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import mongoose from 'mongoose';
+import { type Config, loadConfig } from './config';
+import { connectMongo } from './db';
+import { type ChildServer, startFerretDB, startTemporalDevServer } from './embedded';
+import { createApp } from './http/app';
+import { createLogger } from './logger';
+import { connectTemporalClient } from './temporal';
+import { createDeliveryWorker } from './worker';
+
+type Role = 'all' | 'api' | 'worker';
+
+/** The admin key from HOOKFLOW_ADMIN_KEY, or one generated once and kept in the data folder. */
+function adminKey(config: Config, dataDir: string): string {
+  if (config.HOOKFLOW_ADMIN_KEY) return config.HOOKFLOW_ADMIN_KEY;
+  const file = join(dataDir, 'admin-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `hf_admin_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}
+
+async function main() {
+  const role = (process.argv[2] ?? 'all') as Role;
+  if (!['all', 'api', 'worker'].includes(role))
+    throw new Error(`unknown role ${role}: use all, api or worker`);
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const dataDir = join(config.HOOKFLOW_HOME, 'data');
+  mkdirSync(dataDir, { recursive: true });
+
+  const children: ChildServer[] = [];
+  let mongoUri = config.MONGODB_URI;
+  let temporalAddress = config.TEMPORAL_ADDRESS;
+  let temporalUi = config.TEMPORAL_UI_URL ?? null;
+  if (!mongoUri) {
+    if (role === 'all') {
+      logger.info({ port: config.HOOKFLOW_FERRETDB_PORT }, 'starting embedded FerretDB');
+      children.push(
+        await startFerretDB({ home: config.HOOKFLOW_HOME, dataDir, port: config.HOOKFLOW_FERRETDB_PORT }),
+      );
+    }
+    mongoUri = `mongodb://127.0.0.1:${config.HOOKFLOW_FERRETDB_PORT}/hookflow`;
+  }
+  if (!temporalAddress) {
+    if (role === 'all') {
+      logger.info({ port: config.HOOKFLOW_TEMPORAL_PORT }, 'starting embedded Temporal dev server');
+      children.push(
+        await startTemporalDevServer({
+          home: config.HOOKFLOW_HOME,
+          dataDir,
+          port: config.HOOKFLOW_TEMPORAL_PORT,
+          uiPort: config.HOOKFLOW_TEMPORAL_UI_PORT,
+        }),
+      );
+      temporalUi ??= `http://127.0.0.1:${config.HOOKFLOW_TEMPORAL_UI_PORT}`;
+    }
+    temporalAddress = `127.0.0.1:${config.HOOKFLOW_TEMPORAL_PORT}`;
+  }
+
+  await connectMongo(mongoUri);
+  const client = await connectTemporalClient(temporalAddress, config.TEMPORAL_NAMESPACE);
+
+  let server: Server | null = null;
+  let worker: Awaited<ReturnType<typeof createDeliveryWorker>> | null = null;
+  let workerRun: Promise<void> | null = null;
+  if (role !== 'api') {
+    worker = await createDeliveryWorker({
+      temporalAddress,
+      namespace: config.TEMPORAL_NAMESPACE,
+      taskQueue: config.HOOKFLOW_TASK_QUEUE,
+      logger,
+    });
+    workerRun = worker.worker.run();
+  }
+  const key = adminKey(config, dataDir);
+  if (role !== 'worker') {
+    const app = createApp({
+      client,
+      taskQueue: config.HOOKFLOW_TASK_QUEUE,
+      adminKey: key,
+      maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
+      logger,
+    });
+    server = app.listen(config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);
+    await new Promise((resolve) => server?.once('listening', resolve));
+  }
+
+  const lines = ['', 'hookflow is running'];
+  if (server) lines.push(`  API          http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_PORT}`);
+  if (temporalUi) lines.push(`  Temporal UI  ${temporalUi}`);
+  lines.push(`  Temporal     ${temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  lines.push(`  MongoDB      ${mongoUri}`);
+  if (server) lines.push(`  Admin key    ${key}`);
+  lines.push('  Stop with Ctrl-C', '');
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    if (worker) {
+      worker.worker.shutdown();
+      await workerRun;
+      await worker.close();
+    }
+    await client.connection.close();
+    await mongoose.disconnect();
+    for (const child of children.reverse()) await child.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  workerRun?.catch((err) => {
+    logger.fatal({ err }, 'worker stopped');
+    void stop('worker-failure');
+  });
+}
+
+main().catch((err) => {
+  process.stderr.write(`hookflow failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,21 @@
+import Router from '@koa/router';
+import { z } from 'zod';
+import { issueApiKey, presentApiKey } from '../api-keys/model';
+import { requireAdmin } from '../http/auth';
+import { parseBody } from '../http/validate';
+import { newId } from '../ids';
+import { Project, presentProject } from './model';
+
+export const CreateProjectBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+
+export function projectRoutes(adminKey: string): Router {
+  const router = new Router();
+  router.post('/v1/projects', requireAdmin(adminKey), async (ctx) => {
+    const body = parseBody(ctx, CreateProjectBody);
+    const project = await Project.create({ _id: newId('prj'), name: body.name });
+    const { doc, key } = await issueApiKey(project._id, 'default');
+    ctx.status = 201;
+    ctx.body = { ...presentProject(project.toObject()), api_key: { ...presentApiKey(doc), key } };
+  });
+  return router;
+}

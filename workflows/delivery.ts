@@ -1,0 +1,166 @@
+// One delivery = one workflow. Retries happen inside the sendWebhook activity (its RetryPolicy), so a delivery
+// that succeeds at once costs a single activity. The first attempt runs alone, so that when it fails the
+// workflow can flip the HookflowDeliveryStatus search attribute to `retrying` before the backoff.
+import {
+  ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  CancelledFailure,
+  condition,
+  defineQuery,
+  defineSignal,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  type AttemptFailureDetails,
+  type DeliveryLiveState,
+  type DeliveryStatus,
+  type DeliveryWorkflowInput,
+  FailureTypes,
+  SearchAttributes,
+} from '../src/delivery-contract';
+import { backoffMs, retryPolicyFor } from '../src/retry-schedule';
+
+export const cancelSignal = defineSignal('cancel');
+export const retryNowSignal = defineSignal('retryNow');
+export const stateQuery = defineQuery<DeliveryLiveState>('state');
+
+/** Room for connection setup and view writes around the endpoint's own request timeout. */
+const ACTIVITY_OVERHEAD_MS = 30_000;
+
+const bookkeeping = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+export interface DeliveryOutcome {
+  status: Extract<DeliveryStatus, 'succeeded' | 'failed' | 'cancelled'>;
+  attemptsThisRun: number;
+}
+
+export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
+  const { runId } = workflowInfo();
+  const state: DeliveryLiveState = {
+    status: 'pending',
+    attemptsThisRun: 0,
+    nextAttemptAt: null,
+    lastError: null,
+  };
+  let cancelRequested = false;
+  let retryNowRequested = false;
+  let schedule: CancellationScope | null = null;
+
+  setHandler(stateQuery, () => state);
+  setHandler(cancelSignal, () => {
+    cancelRequested = true;
+    schedule?.cancel();
+  });
+  setHandler(retryNowSignal, () => {
+    if (state.status !== 'retrying') return;
+    retryNowRequested = true;
+    schedule?.cancel();
+  });
+
+  const setStatus = (status: DeliveryStatus) => {
+    state.status = status;
+    upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+  };
+
+  const finish = async (status: DeliveryOutcome['status'], error: string | null, recordOnView: boolean) => {
+    state.lastError = error;
+    state.nextAttemptAt = null;
+    setStatus(status);
+    if (recordOnView && status !== 'succeeded') {
+      await CancellationScope.nonCancellable(() =>
+        bookkeeping.markDeliveryFinal({
+          deliveryId: input.deliveryId,
+          runId,
+          status,
+          error: error ?? status,
+        }),
+      );
+    }
+    return { status, attemptsThisRun: state.attemptsThisRun };
+  };
+
+  let delayMs = 0;
+  for (;;) {
+    if (delayMs > 0) {
+      state.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
+      await condition(() => cancelRequested || retryNowRequested, delayMs);
+    }
+    if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
+    retryNowRequested = false;
+    delayMs = 0;
+
+    const first = state.attemptsThisRun === 0 && input.retry.max_attempts > 1;
+    const scheduleAttempts = first ? 1 : input.retry.max_attempts - state.attemptsThisRun;
+    const { sendWebhook } = proxyActivities<Activities>({
+      startToCloseTimeout: input.timeoutMs + ACTIVITY_OVERHEAD_MS,
+      retry: retryPolicyFor(input.retry, state.attemptsThisRun, scheduleAttempts),
+      // A schedule cancelled by retryNow while an attempt is in flight waits for that attempt, so two
+      // attempts of one delivery never overlap.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    });
+    const attemptsBefore = state.attemptsThisRun;
+    if (state.status === 'pending') state.status = 'in_progress';
+    try {
+      schedule = new CancellationScope();
+      await schedule.run(() =>
+        sendWebhook({
+          deliveryId: input.deliveryId,
+          retry: input.retry,
+          attemptsBefore,
+          finalSchedule: !first,
+          scheduleAttempts,
+        }),
+      );
+      state.attemptsThisRun += 1;
+      return finish('succeeded', null, false);
+    } catch (err) {
+      if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      if (retryNowRequested && isCancellation(err)) {
+        // The schedule was in its backoff: its last heartbeat tells how many attempts it made.
+        const details =
+          cause instanceof CancelledFailure
+            ? (cause.details[0] as AttemptFailureDetails | undefined)
+            : undefined;
+        state.attemptsThisRun = attemptsBefore + (details?.scheduleAttempt ?? 1);
+        continue;
+      }
+      if (cause instanceof ApplicationFailure) {
+        const details = cause.details?.[0] as AttemptFailureDetails | undefined;
+        state.lastError = cause.message;
+        if (cause.type === FailureTypes.attemptFailed && first) {
+          state.attemptsThisRun = 1;
+          delayMs = details?.retryAfterMs ?? backoffMs(input.retry, 1);
+          setStatus('retrying');
+          continue;
+        }
+        if (cause.type === FailureTypes.deliveryFailed) return finish('failed', cause.message, false);
+        if (cause.type === FailureTypes.deliveryCancelled) return finish('cancelled', cause.message, false);
+      }
+      const message = cause instanceof Error ? cause.message : String(cause);
+      if (first) {
+        // The lone first attempt broke without an answer to judge (timeout, lost worker, database down):
+        // that is a failed attempt like any other, so the retry schedule takes over.
+        state.attemptsThisRun = 1;
+        state.lastError = message;
+        delayMs = backoffMs(input.retry, 1);
+        setStatus('retrying');
+        continue;
+      }
+      // Retries ran out on something the activity could not record (timeouts, a lost worker).
+      return finish('failed', message, true);
+    } finally {
+      schedule = null;
+    }
+  }
+}

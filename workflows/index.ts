@@ -1,0 +1,1 @@
+export { cancelSignal, deliveryWorkflow, retryNowSignal, stateQuery } from './delivery';
