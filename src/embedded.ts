@@ -98,12 +98,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   ];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
-  const server = launch(
-    'temporal',
-    join(opts.home, 'venv', 'bin', 'temporal'),
-    args,
-    join(opts.dataDir, 'temporal.log'),
-  );
+  const server = launch(join(opts.home, 'venv', 'bin', 'temporal'), args, join(opts.dataDir, 'temporal.log'));
   await waitForPort(opts.port, server.process, 'temporal dev server');
   return server;
 }
