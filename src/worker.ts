@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import type { Logger } from './logger';
@@ -10,7 +10,21 @@ export interface WorkerOptions {
   logger: Logger;
 }
 
+let runtimeInstalled = false;
+
+/** Routes the SDK's own logs (warnings and errors only) into our pino logger. Once per process. */
+function installRuntime(logger: Logger) {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({
+    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+      logger[level === 'ERROR' ? 'error' : 'warn']({ ...meta, component: 'temporal-sdk' }, message);
+    }),
+  });
+}
+
 export async function createDeliveryWorker({ temporalAddress, namespace, taskQueue, logger }: WorkerOptions) {
+  installRuntime(logger);
   const connection = await NativeConnection.connect({ address: temporalAddress });
   // One keep-alive pool per origin; redirects are never followed (undici's default).
   const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, pipelining: 1 });

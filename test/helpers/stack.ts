@@ -1,0 +1,129 @@
+// Starts the real servers a test file needs: the Temporal dev server and FerretDB (on free ports, data in a
+// temp folder), a worker on its own task queue and the Koa API on a free port, all in this process.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import mongoose from 'mongoose';
+import { connectMongo } from '../../src/db';
+import { type ChildServer, freePort, startFerretDB, startTemporalDevServer } from '../../src/embedded';
+import { createApp } from '../../src/http/app';
+import { createLogger } from '../../src/logger';
+import { connectTemporalClient } from '../../src/temporal';
+import { createDeliveryWorker } from '../../src/worker';
+
+const HOME = join(__dirname, '..', '..', '.hookflow');
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface Stack {
+  baseUrl: string;
+  adminKey: string;
+  client: Client;
+  temporalAddress: string;
+  mongoUri: string;
+  taskQueue: string;
+  dataDir: string;
+  temporalBinary: string;
+  request<T = any>(
+    method: string,
+    path: string,
+    opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
+  ): Promise<ApiResponse<T>>;
+  /** Creates a project and returns its API key. */
+  newProject(name?: string): Promise<{ id: string; key: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startStack(): Promise<Stack> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
+  const [temporalPort, ferretPort] = [await freePort(), await freePort()];
+  const children: ChildServer[] = await Promise.all([
+    startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true }),
+    startFerretDB({ home: HOME, dataDir, port: ferretPort }),
+  ]);
+  const mongoUri = `mongodb://127.0.0.1:${ferretPort}/hookflow`;
+  const temporalAddress = `127.0.0.1:${temporalPort}`;
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  await connectMongo(mongoUri);
+  const client = await connectTemporalClient(temporalAddress, 'default');
+  const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const worker = await createDeliveryWorker({ temporalAddress, namespace: 'default', taskQueue, logger });
+  const workerRun = worker.worker.run();
+  const adminKey = `admin_${randomBytes(16).toString('hex')}`;
+  const app = createApp({ client, taskQueue, adminKey, maxBodyBytes: 256 * 1024, logger });
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const request: Stack['request'] = async (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...opts.headers };
+    if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const res = await fetch(baseUrl + path, { method, headers, body });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {}
+    return { status: res.status, body: parsed as any, headers: res.headers };
+  };
+
+  return {
+    baseUrl,
+    adminKey,
+    client,
+    temporalAddress,
+    mongoUri,
+    taskQueue,
+    dataDir,
+    temporalBinary: join(HOME, 'venv', 'bin', 'temporal'),
+    request,
+    async newProject(name = 'test') {
+      const res = await request('POST', '/v1/projects', { key: adminKey, body: { name } });
+      if (res.status !== 201)
+        throw new Error(`project creation failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return { id: res.body.id, key: res.body.api_key.key };
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      worker.worker.shutdown();
+      await workerRun;
+      await worker.close();
+      await client.connection.close();
+      await mongoose.disconnect();
+      await Promise.all(children.map((c) => c.stop()));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `read` until `done` holds, returning the last value; fails after `timeoutMs`. */
+export async function eventually<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!done(last)) {
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    last = await read();
+  }
+  return last;
+}

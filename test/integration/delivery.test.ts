@@ -1,0 +1,310 @@
+// Core delivery end to end: real Temporal dev server, real FerretDB, real loopback receivers.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { Receiver, status } from '../helpers/receiver';
+import { eventually, type Stack, startStack } from '../helpers/stack';
+
+const FAST_RETRY = {
+  max_attempts: 5,
+  initial_interval_ms: 1500,
+  backoff_coefficient: 1,
+  max_interval_ms: 1500,
+};
+
+describe('delivery', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let key: string;
+
+  before(async () => {
+    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
+    ({ key } = await stack.newProject('delivery'));
+  });
+  after(async () => {
+    await Promise.all([stack?.stop(), receiver?.stop()]);
+  });
+
+  /** An endpoint on the receiver at `path`, subscribed by default to the event type `t<path>` alone. */
+  async function endpoint(path: string, extra: Record<string, unknown> = {}) {
+    const body = { url: receiver.url(path), event_types: [`t${path}`], ...extra };
+    const res = await stack.request('POST', '/v1/endpoints', { key, body });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as { id: string; secret: string };
+  }
+
+  async function publish(body: Record<string, unknown>) {
+    const res = await stack.request('POST', '/v1/events', { key, body });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    return res.body;
+  }
+
+  const delivery = (id: string) => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body);
+  const finalDelivery = (id: string) =>
+    eventually(
+      () => delivery(id),
+      (d) => ['succeeded', 'failed', 'cancelled'].includes(d.status),
+    );
+
+  it('delivers the exact payload bytes, signed per Standard Webhooks, with the documented headers', async () => {
+    const ep = await endpoint('/happy', { headers: { 'X-Team': 'payments' } });
+    const payload = { order: { id: 42, total: 19.99, items: ['a', 'ü'] }, note: null };
+    const event = await publish({ event_type: 't/happy', payload, headers: { 'X-Trace': 'abc' } });
+    assert.equal(event.deliveries.length, 1);
+    const deliveryId = event.deliveries[0].id;
+
+    const [req] = await receiver.waitFor('/happy', 1);
+    assert.equal(req.body, JSON.stringify(payload));
+    assert.equal(req.method, 'POST');
+    assert.equal(req.headers['content-type'], 'application/json');
+    assert.match(String(req.headers['user-agent']), /^hookflow\/\d+\.\d+\.\d+$/);
+    assert.equal(req.headers['webhook-id'], event.id);
+    assert.equal(req.headers['hookflow-event-type'], 't/happy');
+    assert.equal(req.headers['hookflow-delivery-id'], deliveryId);
+    assert.equal(req.headers['hookflow-attempt'], '1');
+    assert.equal(req.headers['hookflow-replay-of'], undefined);
+    assert.equal(req.headers['x-team'], 'payments');
+    assert.equal(req.headers['x-trace'], 'abc');
+    const verified = new Webhook(ep.secret).verify(req.body, {
+      'webhook-id': String(req.headers['webhook-id']),
+      'webhook-timestamp': String(req.headers['webhook-timestamp']),
+      'webhook-signature': String(req.headers['webhook-signature']),
+    });
+    assert.deepEqual(verified, payload);
+    assert.throws(() =>
+      new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(req.body, {
+        'webhook-id': String(req.headers['webhook-id']),
+        'webhook-timestamp': String(req.headers['webhook-timestamp']),
+        'webhook-signature': String(req.headers['webhook-signature']),
+      }),
+    );
+
+    const view = await finalDelivery(deliveryId);
+    assert.equal(view.status, 'succeeded');
+    assert.equal(view.attempts, 1);
+    assert.equal(view.last_status_code, 200);
+    assert.equal(view.workflow_id, `delivery-${deliveryId}`);
+    assert.equal(view.trigger, 'initial');
+    assert.ok(view.delivered_at);
+    const attempts = await stack.request('GET', `/v1/deliveries/${deliveryId}/attempts`, { key });
+    assert.equal(attempts.body.data.length, 1);
+    assert.equal(attempts.body.data[0].status_code, 200);
+
+    // The same delivery in Temporal: by workflow id, search attributes and memo.
+    const handle = stack.client.workflow.getHandle(view.workflow_id);
+    const description = await eventually(
+      () => handle.describe(),
+      (d) => d.status.name === 'COMPLETED',
+    );
+    assert.equal(
+      description.typedSearchAttributes.get({ name: 'HookflowDeliveryStatus', type: 'KEYWORD' } as never),
+      'succeeded',
+    );
+    assert.deepEqual(description.memo, {
+      url: receiver.url('/happy'),
+      event_id: event.id,
+      delivery_id: deliveryId,
+    });
+    const found = await eventually(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of stack.client.workflow.list({
+          query: `HookflowEndpointId = '${ep.id}' AND HookflowDeliveryStatus = 'succeeded' AND HookflowEventType = 't/happy'`,
+        }))
+          ids.push(wf.workflowId);
+        return ids;
+      },
+      (ids) => ids.length === 1,
+    );
+    assert.deepEqual(found, [view.workflow_id]);
+  });
+
+  it('retries 500, 500 then succeeds: retrying with next_attempt_at, then succeeded after 3 attempts', async () => {
+    receiver.script('/flaky', status(500, 'boom'), status(500, 'boom'), status(200, 'fine'));
+    await endpoint('/flaky', { retry: FAST_RETRY });
+    const event = await publish({ event_type: 't/flaky', payload: { n: 1 } });
+    const id = event.deliveries[0].id;
+
+    const retrying = await eventually(
+      () => delivery(id),
+      (d) => d.status === 'retrying',
+    );
+    assert.ok(retrying.next_attempt_at, 'next_attempt_at is set while retrying');
+    assert.ok(new Date(retrying.next_attempt_at).getTime() > Date.now() - 1000);
+    assert.equal(retrying.last_status_code, 500);
+
+    const view = await finalDelivery(id);
+    assert.equal(view.status, 'succeeded');
+    assert.equal(view.attempts, 3);
+    assert.equal(view.last_status_code, 200);
+    assert.equal(view.next_attempt_at, null);
+    const attempts = (await stack.request('GET', `/v1/deliveries/${id}/attempts`, { key })).body.data;
+    assert.deepEqual(
+      attempts.map((a: { attempt: number; status_code: number }) => [a.attempt, a.status_code]),
+      [
+        [1, 500],
+        [2, 500],
+        [3, 200],
+      ],
+    );
+    const requests = receiver.on('/flaky');
+    assert.equal(requests.length, 3);
+    assert.deepEqual(
+      requests.map((r) => r.headers['hookflow-attempt']),
+      ['1', '2', '3'],
+    );
+    // Retries keep the webhook-id so receivers can dedupe.
+    assert.equal(new Set(requests.map((r) => r.headers['webhook-id'])).size, 1);
+  });
+
+  it('fails after one attempt on 400', async () => {
+    receiver.script('/bad', status(400, 'nope'));
+    await endpoint('/bad', { retry: FAST_RETRY });
+    const event = await publish({ event_type: 't/bad', payload: {} });
+    const view = await finalDelivery(event.deliveries[0].id);
+    assert.equal(view.status, 'failed');
+    assert.equal(view.attempts, 1);
+    assert.equal(view.last_status_code, 400);
+    assert.equal(view.last_response, 'nope');
+    await new Promise((r) => setTimeout(r, 2000));
+    assert.equal(receiver.on('/bad').length, 1);
+  });
+
+  it('fails on 410 and disables the endpoint', async () => {
+    receiver.script('/gone', status(410));
+    const ep = await endpoint('/gone', { retry: FAST_RETRY });
+    const event = await publish({ event_type: 't/gone', payload: {} });
+    const view = await finalDelivery(event.deliveries[0].id);
+    assert.equal(view.status, 'failed');
+    assert.equal(view.attempts, 1);
+    const after = await stack.request('GET', `/v1/endpoints/${ep.id}`, { key });
+    assert.equal(after.body.status, 'disabled');
+    // A disabled endpoint gets no new deliveries.
+    const next = await stack.request('POST', '/v1/events', {
+      key,
+      body: { event_type: 't/gone', payload: {} },
+    });
+    assert.equal(next.status, 202);
+    assert.ok(!next.body.deliveries.some((d: { endpoint_id: string }) => d.endpoint_id === ep.id));
+  });
+
+  it('fails once retries are exhausted', async () => {
+    receiver.script('/down', status(503));
+    await endpoint('/down', {
+      retry: { max_attempts: 3, initial_interval_ms: 200, backoff_coefficient: 2, max_interval_ms: 1000 },
+    });
+    const event = await publish({ event_type: 't/down', payload: {} });
+    const view = await finalDelivery(event.deliveries[0].id);
+    assert.equal(view.status, 'failed');
+    assert.equal(view.attempts, 3);
+    assert.equal(receiver.on('/down').length, 3);
+    const handle = stack.client.workflow.getHandle(view.workflow_id);
+    const wf = await eventually(
+      () => handle.describe(),
+      (d) => d.status.name === 'COMPLETED',
+    );
+    assert.equal(
+      wf.typedSearchAttributes.get({ name: 'HookflowDeliveryStatus', type: 'KEYWORD' } as never),
+      'failed',
+    );
+  });
+
+  it('honours Retry-After on 429', async () => {
+    receiver.script('/slow-down', status(429, '', { 'retry-after': '2' }), status(200));
+    await endpoint('/slow-down', {
+      retry: { ...FAST_RETRY, initial_interval_ms: 10, max_interval_ms: 60_000 },
+    });
+    const event = await publish({ event_type: 't/slow-down', payload: {} });
+    const requests = await receiver.waitFor('/slow-down', 2);
+    const gap = requests[1].at - requests[0].at;
+    assert.ok(gap >= 1900, `second attempt came ${gap} ms after the 429 with Retry-After: 2`);
+    assert.equal((await finalDelivery(event.deliveries[0].id)).status, 'succeeded');
+  });
+
+  it('fans out only to active endpoints subscribed to the event type', async () => {
+    const subscribed = await endpoint('/sub', { event_types: ['invoice.paid'] });
+    const other = await endpoint('/other', { event_types: ['invoice.voided'] });
+    const paused = await endpoint('/paused', { event_types: ['invoice.paid'], status: 'paused' });
+    const event = await publish({ event_type: 'invoice.paid', payload: { x: 1 } });
+    const targets = event.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id);
+    assert.ok(targets.includes(subscribed.id));
+    assert.ok(!targets.includes(other.id));
+    assert.ok(!targets.includes(paused.id));
+    await receiver.waitFor('/sub', 1);
+    const list = await stack.request('GET', `/v1/deliveries?endpoint_id=${other.id}`, { key });
+    assert.deepEqual(list.body.data, []);
+    assert.equal(receiver.on('/other').length, 0);
+  });
+
+  it('delivers to an explicit endpoint list only', async () => {
+    const a = await endpoint('/explicit-a', { event_types: ['user.created'] });
+    await endpoint('/explicit-b', { event_types: ['user.created'] });
+    const event = await publish({ event_type: 'user.created', payload: {}, endpoint_ids: [a.id] });
+    assert.deepEqual(
+      event.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id),
+      [a.id],
+    );
+    const unknown = await stack.request('POST', '/v1/events', {
+      key,
+      body: { event_type: 'user.created', payload: {}, endpoint_ids: ['ep_00000000000000000000'] },
+    });
+    assert.equal(unknown.status, 422);
+    assert.deepEqual(unknown.body.detail[0].loc, ['body', 'endpoint_ids', 0]);
+  });
+
+  it('treats a repeated idempotency key as the same event and starts nothing', async () => {
+    await endpoint('/idem', { event_types: ['idem.test'] });
+    const body = { event_type: 'idem.test', payload: { v: 1 }, idempotency_key: 'order-77' };
+    const first = await publish(body);
+    const second = await stack.request('POST', '/v1/events', { key, body });
+    assert.equal(second.status, 200);
+    assert.equal(second.body.is_duplicate, true);
+    assert.equal(second.body.id, first.id);
+    assert.deepEqual(
+      second.body.deliveries.map((d: { id: string }) => d.id),
+      first.deliveries.map((d: { id: string }) => d.id),
+    );
+    // The Idempotency-Key header works the same way.
+    const third = await stack.request('POST', '/v1/events', {
+      key,
+      body: { event_type: 'idem.test', payload: { v: 1 } },
+      headers: { 'idempotency-key': 'order-77' },
+    });
+    assert.equal(third.body.id, first.id);
+    await receiver.waitFor('/idem', 1);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(receiver.on('/idem').length, 1);
+    const events = await stack.request('GET', '/v1/events?event_type=idem.test', { key });
+    assert.equal(events.body.data.length, 1);
+  });
+
+  it('lists deliveries with filters and cursor pagination', async () => {
+    const ep = await endpoint('/paged', { event_types: ['page.test'] });
+    for (let i = 0; i < 3; i++) await publish({ event_type: 'page.test', payload: { i } });
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res: { body: { data: { id: string; endpoint_id: string }[]; next_cursor: string | null } } =
+        await stack.request(
+          'GET',
+          `/v1/deliveries?endpoint_id=${ep.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+          { key },
+        );
+      for (const d of res.body.data) {
+        assert.equal(d.endpoint_id, ep.id);
+        seen.push(d.id);
+      }
+      cursor = res.body.next_cursor;
+    } while (cursor);
+    assert.equal(seen.length, 3);
+    assert.deepEqual([...seen].sort().reverse(), seen, 'newest first');
+    const byType = await stack.request('GET', '/v1/deliveries?event_type=page.test&limit=250', { key });
+    assert.equal(byType.body.data.length, 3);
+    const future = await stack.request(
+      'GET',
+      `/v1/deliveries?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`,
+      { key },
+    );
+    assert.deepEqual(future.body.data, []);
+  });
+});
