@@ -1,0 +1,198 @@
+// The REST surface: auth, tenant isolation, validation and error shapes, endpoint CRUD.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { type Stack, startStack } from '../helpers/stack';
+
+describe('api', () => {
+  let stack: Stack;
+  let alice: { id: string; key: string };
+  let bob: { id: string; key: string };
+
+  before(async () => {
+    stack = await startStack();
+    alice = await stack.newProject('alice');
+    bob = await stack.newProject('bob');
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  const newEndpoint = async (key: string, body: Record<string, unknown> = {}) => {
+    const res = await stack.request('POST', '/v1/endpoints', {
+      key,
+      body: { url: 'http://127.0.0.1:9/unused', event_types: ['never.sent'], ...body },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body;
+  };
+
+  it('answers health and readiness without a key', async () => {
+    assert.deepEqual((await stack.request('GET', '/healthz')).body, { status: 'ok' });
+    const ready = await stack.request('GET', '/readyz');
+    assert.equal(ready.status, 200);
+    assert.deepEqual(ready.body, { status: 'ready', mongodb: true, temporal: true });
+  });
+
+  it('authenticates with Bearer or X-API-Key, 401 otherwise, and keeps the admin key to projects', async () => {
+    assert.equal((await stack.request('GET', '/v1/endpoints')).status, 401);
+    const bad = await stack.request('GET', '/v1/endpoints', { key: 'hf_nope' });
+    assert.equal(bad.status, 401);
+    assert.deepEqual(bad.body, { detail: 'invalid API key' });
+    const viaHeader = await stack.request('GET', '/v1/endpoints', { headers: { 'x-api-key': alice.key } });
+    assert.equal(viaHeader.status, 200);
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: stack.adminKey })).status, 403);
+    assert.equal(
+      (await stack.request('POST', '/v1/projects', { key: alice.key, body: { name: 'x' } })).status,
+      403,
+    );
+    assert.equal((await stack.request('POST', '/v1/projects', { body: { name: 'x' } })).status, 401);
+  });
+
+  it('issues extra API keys shown once, and a revoked key fails at once', async () => {
+    const created = await stack.request('POST', '/v1/api-keys', { key: alice.key, body: { name: 'ci' } });
+    assert.equal(created.status, 201);
+    assert.match(created.body.key, /^hf_/);
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: created.body.key })).status, 200);
+    const listed = await stack.request('GET', '/v1/api-keys', { key: alice.key });
+    assert.ok(listed.body.data.every((k: Record<string, unknown>) => !('key' in k) && !('hash' in k)));
+    assert.equal(
+      (await stack.request('DELETE', `/v1/api-keys/${created.body.id}`, { key: bob.key })).status,
+      404,
+    );
+    assert.equal(
+      (await stack.request('DELETE', `/v1/api-keys/${created.body.id}`, { key: alice.key })).status,
+      204,
+    );
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: created.body.key })).status, 401);
+  });
+
+  it('manages endpoints; the signing secret is shown only at creation', async () => {
+    const ep = await newEndpoint(alice.key, { description: 'orders', metadata: { team: 'a' } });
+    assert.match(ep.secret, /^whsec_/);
+    assert.equal(ep.retry.max_attempts, 15);
+    const got = await stack.request('GET', `/v1/endpoints/${ep.id}`, { key: alice.key });
+    assert.equal(got.body.description, 'orders');
+    assert.ok(!('secret' in got.body) && !('secrets' in got.body));
+    const list = await stack.request('GET', '/v1/endpoints', { key: alice.key });
+    assert.ok(list.body.data.some((e: { id: string }) => e.id === ep.id));
+    assert.ok(!JSON.stringify(list.body).includes(ep.secret));
+    const patched = await stack.request('PATCH', `/v1/endpoints/${ep.id}`, {
+      key: alice.key,
+      body: { status: 'paused', retry: { max_attempts: 3 } },
+    });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.status, 'paused');
+    assert.equal(patched.body.retry.max_attempts, 3);
+    assert.equal(patched.body.retry.initial_interval_ms, 5000);
+    assert.equal((await stack.request('DELETE', `/v1/endpoints/${ep.id}`, { key: alice.key })).status, 204);
+    assert.equal((await stack.request('GET', `/v1/endpoints/${ep.id}`, { key: alice.key })).status, 404);
+  });
+
+  it("answers 404 for another project's objects, exactly as for missing ones", async () => {
+    const ep = await newEndpoint(alice.key);
+    const event = await stack.request('POST', '/v1/events', {
+      key: alice.key,
+      body: { event_type: 'some.type', payload: { secret: 'alice-only' } },
+    });
+    assert.equal(event.status, 202);
+    const aliceDelivery = await newEndpoint(alice.key, { event_types: [] }).then(() =>
+      stack.request('POST', '/v1/events', { key: alice.key, body: { event_type: 'x.y', payload: {} } }),
+    );
+    const deliveryId = aliceDelivery.body.deliveries[0].id;
+    const probes: [string, string, unknown?][] = [
+      ['GET', `/v1/endpoints/${ep.id}`],
+      ['PATCH', `/v1/endpoints/${ep.id}`, { description: 'hijack' }],
+      ['DELETE', `/v1/endpoints/${ep.id}`],
+      ['GET', `/v1/events/${event.body.id}`],
+      ['GET', `/v1/deliveries/${deliveryId}`],
+      ['GET', `/v1/deliveries/${deliveryId}/attempts`],
+    ];
+    for (const [method, path, body] of probes) {
+      const res = await stack.request(method, path, { key: bob.key, body });
+      assert.equal(res.status, 404, `${method} ${path}`);
+      assert.ok(!JSON.stringify(res.body).includes('alice'), `${method} ${path} leaks nothing`);
+    }
+    const lists = await Promise.all(
+      ['/v1/endpoints', '/v1/events', '/v1/deliveries'].map((p) => stack.request('GET', p, { key: bob.key })),
+    );
+    for (const list of lists) assert.deepEqual(list.body.data, []);
+    const filtered = await stack.request('GET', `/v1/deliveries?endpoint_id=${ep.id}`, { key: bob.key });
+    assert.deepEqual(filtered.body.data, []);
+    const explicit = await stack.request('POST', '/v1/events', {
+      key: bob.key,
+      body: { event_type: 'x.y', payload: {}, endpoint_ids: [ep.id] },
+    });
+    assert.equal(explicit.status, 422);
+    // Alice's endpoint is untouched.
+    assert.equal(
+      (await stack.request('GET', `/v1/endpoints/${ep.id}`, { key: alice.key })).body.description,
+      '',
+    );
+  });
+
+  it('rejects malformed bodies with 422 and loc/msg/type, and changes nothing', async () => {
+    const before = (await stack.request('GET', '/v1/endpoints?limit=250', { key: alice.key })).body.data
+      .length;
+    const cases: unknown[] = [
+      {},
+      { url: 'ftp://example.com/x' },
+      { url: 'http://127.0.0.1/x', unknown_field: 1 },
+      { url: 'http://127.0.0.1/x', timeout_ms: 'soon' },
+      { url: 'http://127.0.0.1/x', headers: { 'webhook-signature': 'forged' } },
+      { url: 'http://127.0.0.1/x', secret: 'not-a-secret' },
+      { url: 'http://127.0.0.1/x', retry: { max_attempts: 0 } },
+      [],
+    ];
+    for (const body of cases) {
+      const res = await stack.request('POST', '/v1/endpoints', { key: alice.key, body });
+      assert.equal(res.status, 422, JSON.stringify(body));
+      assert.ok(Array.isArray(res.body.detail) && res.body.detail.length > 0);
+      for (const issue of res.body.detail) {
+        assert.ok(Array.isArray(issue.loc) && issue.loc[0] === 'body', JSON.stringify(issue));
+        assert.equal(typeof issue.msg, 'string');
+        assert.equal(typeof issue.type, 'string');
+      }
+    }
+    const missingType = await stack.request('POST', '/v1/events', { key: alice.key, body: { payload: {} } });
+    assert.deepEqual(missingType.body.detail[0].loc, ['body', 'event_type']);
+    const after = (await stack.request('GET', '/v1/endpoints?limit=250', { key: alice.key })).body.data
+      .length;
+    assert.equal(after, before);
+  });
+
+  it('answers 400, 413, 415 and 422 for broken requests, never a stack trace', async () => {
+    const malformed = await stack.request('POST', '/v1/events', { key: alice.key, body: '{"event_type": ' });
+    assert.equal(malformed.status, 400);
+    assert.deepEqual(malformed.body, { detail: 'request body is not valid JSON' });
+    const text = await stack.request('POST', '/v1/events', {
+      key: alice.key,
+      body: 'hello',
+      headers: { 'content-type': 'text/plain' },
+    });
+    assert.equal(text.status, 415);
+    const huge = await stack.request('POST', '/v1/events', {
+      key: alice.key,
+      body: { event_type: 'big', payload: { blob: 'x'.repeat(300 * 1024) } },
+    });
+    assert.equal(huge.status, 413);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    const tooDeep = await stack.request('POST', '/v1/events', {
+      key: alice.key,
+      body: { event_type: 'd', payload: deep },
+    });
+    assert.equal(tooDeep.status, 400);
+    const badId = await stack.request('GET', '/v1/deliveries/not-an-id', { key: alice.key });
+    assert.equal(badId.status, 422);
+    assert.deepEqual(badId.body.detail[0].loc, ['path', 'id']);
+    const badQuery = await stack.request('GET', '/v1/deliveries?status=lost&limit=0', { key: alice.key });
+    assert.equal(badQuery.status, 422);
+    assert.deepEqual(badQuery.body.detail.map((d: { loc: unknown[] }) => d.loc[1]).sort(), [
+      'limit',
+      'status',
+    ]);
+    for (const res of [malformed, text, huge, tooDeep, badId, badQuery]) {
+      assert.ok(!JSON.stringify(res.body).includes('    at '), 'no stack trace');
+    }
+  });
+});
