@@ -13,16 +13,21 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+/**
+ * A free TCP port below the kernel's ephemeral range (32768+). The Temporal dev server binds its internal
+ * services to ephemeral ports of its own choosing; a port we picked with bind(0) could be handed to it again.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.unref();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+    if (free) return port;
+  }
 }
 
 async function waitForPort(

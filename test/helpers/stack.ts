@@ -17,7 +17,10 @@ import { createDeliveryWorker } from '../../src/worker';
 
 const HOME = join(__dirname, '..', '..', '.hookflow');
 
-export interface ApiResponse<T = any> {
+// biome-ignore lint/suspicious/noExplicitAny: tests read free-form JSON answers and assert on their fields.
+type Json = any;
+
+export interface ApiResponse<T = Json> {
   status: number;
   body: T;
   headers: Headers;
@@ -32,7 +35,7 @@ export interface Stack {
   taskQueue: string;
   dataDir: string;
   temporalBinary: string;
-  request<T = any>(
+  request<T = Json>(
     method: string,
     path: string,
     opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
@@ -44,7 +47,9 @@ export interface Stack {
 
 export async function startStack(): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
-  const [temporalPort, ferretPort] = [await freePort(), await freePort()];
+  const temporalPort = await freePort();
+  let ferretPort = await freePort();
+  while (ferretPort === temporalPort) ferretPort = await freePort();
   const children: ChildServer[] = await Promise.all([
     startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true }),
     startFerretDB({ home: HOME, dataDir, port: ferretPort }),
@@ -78,7 +83,7 @@ export async function startStack(): Promise<Stack> {
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {}
-    return { status: res.status, body: parsed as any, headers: res.headers };
+    return { status: res.status, body: parsed as Json, headers: res.headers };
   };
 
   return {
