@@ -56,7 +56,9 @@ async function waitForPort(
 function launch(command: string, args: string[], logFile: string): ChildServer {
   if (!existsSync(command))
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
+  // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
@@ -119,7 +121,7 @@ export async function startFerretDB(opts: FerretDBOptions): Promise<ChildServer>
   mkdirSync(dir, { recursive: true });
   const server = launch(
     join(opts.home, 'bin', 'ferretdb'),
-    ['-listen', `127.0.0.1:${opts.port}`, '-dir', dir],
+    ['-listen', `127.0.0.1:${opts.port}`, '-dir', dir, '-exit-on-stdin-eof'],
     join(opts.dataDir, 'ferretdb.log'),
   );
   await waitForPort(opts.port, server.process, 'ferretdb');

@@ -108,7 +108,7 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     if (worker) {
-      worker.worker.shutdown();
+      if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
       await workerRun;
       await worker.close();
     }

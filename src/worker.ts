@@ -17,6 +17,8 @@ function installRuntime(logger: Logger) {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
+    // main.ts owns SIGINT/SIGTERM: it stops the API first, then drains the worker.
+    shutdownSignals: [],
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
       logger[level === 'ERROR' ? 'error' : 'warn']({ ...meta, component: 'temporal-sdk' }, message);
     }),

@@ -50,10 +50,16 @@ export async function startStack(): Promise<Stack> {
   const temporalPort = await freePort();
   let ferretPort = await freePort();
   while (ferretPort === temporalPort) ferretPort = await freePort();
-  const children: ChildServer[] = await Promise.all([
+  const started = await Promise.allSettled([
     startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true }),
     startFerretDB({ home: HOME, dataDir, port: ferretPort }),
   ]);
+  const children: ChildServer[] = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(children.map((c) => c.stop()));
+    throw failed.reason;
+  }
   const mongoUri = `mongodb://127.0.0.1:${ferretPort}/hookflow`;
   const temporalAddress = `127.0.0.1:${temporalPort}`;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
