@@ -1,7 +1,14 @@
+import type { TemporalTarget } from '../src/deliveries/start';
 import { markFinal } from '../src/deliveries/view';
+import { createBulkReplayActivities } from './bulk-replay';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
 
-export function createActivities(deps: SendWebhookDeps) {
+export interface ActivityDeps extends SendWebhookDeps {
+  /** Bulk replays start delivery workflows of their own. */
+  temporal: TemporalTarget;
+}
+
+export function createActivities(deps: ActivityDeps) {
   return {
     sendWebhook: createSendWebhook(deps),
     /** Cancelled, or failed without the send activity having recorded why (e.g. every attempt timed out). */
@@ -13,6 +20,7 @@ export function createActivities(deps: SendWebhookDeps) {
     }) {
       await markFinal(input.deliveryId, input.runId, input.status, input.error);
     },
+    ...createBulkReplayActivities(deps.temporal),
   };
 }
 

@@ -86,6 +86,7 @@ async function main() {
       taskQueue: config.HOOKFLOW_TASK_QUEUE,
       adminKey: key,
       maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
+      bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
       logger,
     });
     server = app.listen(config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);

@@ -2,6 +2,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import type { Logger } from './logger';
+import { connectTemporalClient } from './temporal';
 
 export interface WorkerOptions {
   temporalAddress: string;
@@ -30,18 +31,20 @@ export async function createDeliveryWorker({ temporalAddress, namespace, taskQue
   const connection = await NativeConnection.connect({ address: temporalAddress });
   // One keep-alive pool per origin; redirects are never followed (undici's default).
   const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, pipelining: 1 });
+  const client = await connectTemporalClient(temporalAddress, namespace);
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ dispatcher, logger }),
+    activities: createActivities({ dispatcher, logger, temporal: { client, taskQueue } }),
     maxConcurrentActivityTaskExecutions: 200,
   });
   return {
     worker,
     async close() {
       await connection.close();
+      await client.connection.close();
       await dispatcher.close();
     },
   };

@@ -1,1 +1,2 @@
+export { bulkReplayWorkflow, cancelOperationSignal } from './bulk-replay';
 export { cancelSignal, deliveryWorkflow, retryNowSignal, stateQuery } from './delivery';

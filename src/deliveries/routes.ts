@@ -1,13 +1,19 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { DELIVERY_STATUSES } from '../delivery-contract';
+import { Endpoint } from '../endpoints/model';
+import { Event } from '../events/model';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { createdBetween, cursorFilter, page, pageQuery } from '../http/pagination';
 import { parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
+import { signalDelivery } from './control';
 import { Delivery, DeliveryAttempt, presentAttempt, presentDelivery } from './model';
+import { assertReplayable, createReplayDelivery, latestDelivery } from './replay';
+import type { TemporalTarget } from './start';
 
 const DeliveryPath = z.object({ id: resourceId('dlv') });
+const ResendPath = z.object({ endpoint_id: resourceId('ep'), event_id: resourceId('evt') });
 const ListQuery = z.object({
   ...pageQuery,
   endpoint_id: resourceId('ep').optional(),
@@ -19,8 +25,14 @@ const ListQuery = z.object({
 });
 const AttemptsQuery = z.object({ limit: pageQuery.limit, cursor: z.coerce.number().int().min(0).optional() });
 
-export function deliveryRoutes(): Router {
+export function deliveryRoutes(temporal: TemporalTarget): Router {
   const router = new Router();
+
+  const findDelivery = async (projectId: string, id: string) => {
+    const delivery = await Delivery.findOne({ _id: id, project_id: projectId }).lean();
+    if (!delivery) throw notFound('delivery');
+    return delivery;
+  };
 
   router.get('/v1/deliveries', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
@@ -42,8 +54,63 @@ export function deliveryRoutes(): Router {
 
   router.get('/v1/deliveries/:id', async (ctx) => {
     const { id } = parsePath(ctx, DeliveryPath);
-    const delivery = await Delivery.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
-    if (!delivery) throw notFound('delivery');
+    ctx.body = presentDelivery(await findDelivery(auth(ctx).projectId, id));
+  });
+
+  for (const [action, signal] of [
+    ['cancel', 'cancel'],
+    ['retry', 'retryNow'],
+  ] as const) {
+    router.post(`/v1/deliveries/:id/${action}`, async (ctx) => {
+      const { id } = parsePath(ctx, DeliveryPath);
+      const delivery = await findDelivery(auth(ctx).projectId, id);
+      await signalDelivery(temporal, delivery, signal);
+      ctx.status = 202;
+      ctx.body = presentDelivery(delivery);
+    });
+  }
+
+  // A new delivery of the same event to the same endpoint (the original is left as it is).
+  router.post('/v1/deliveries/:id/replay', async (ctx) => {
+    const { id } = parsePath(ctx, DeliveryPath);
+    const { projectId } = auth(ctx);
+    const original = await findDelivery(projectId, id);
+    const [event, endpoint] = await Promise.all([
+      Event.findOne({ _id: original.event_id, project_id: projectId }).lean(),
+      Endpoint.findOne({ _id: original.endpoint_id, project_id: projectId }).lean(),
+    ]);
+    if (!event) throw notFound('event');
+    if (!endpoint) throw notFound('endpoint');
+    assertReplayable(endpoint);
+    const delivery = await createReplayDelivery(temporal, {
+      event,
+      endpoint,
+      trigger: 'replay',
+      replayOf: original._id,
+    });
+    ctx.status = 202;
+    ctx.body = presentDelivery(delivery);
+  });
+
+  // Violet's resend: one event to one endpoint of the project, whether or not it was delivered there before.
+  router.post('/v1/endpoints/:endpoint_id/events/:event_id/resend', async (ctx) => {
+    const params = parsePath(ctx, ResendPath);
+    const { projectId } = auth(ctx);
+    const [event, endpoint] = await Promise.all([
+      Event.findOne({ _id: params.event_id, project_id: projectId }).lean(),
+      Endpoint.findOne({ _id: params.endpoint_id, project_id: projectId }).lean(),
+    ]);
+    if (!endpoint) throw notFound('endpoint');
+    if (!event) throw notFound('event');
+    assertReplayable(endpoint);
+    const previous = await latestDelivery(projectId, event._id, endpoint._id);
+    const delivery = await createReplayDelivery(temporal, {
+      event,
+      endpoint,
+      trigger: 'resend',
+      replayOf: previous?._id ?? null,
+    });
+    ctx.status = 202;
     ctx.body = presentDelivery(delivery);
   });
 

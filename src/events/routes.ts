@@ -1,7 +1,9 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { presentDelivery } from '../deliveries/model';
+import { createReplayDelivery, latestDelivery } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
+import { Endpoint, subscribes } from '../endpoints/model';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { createdBetween, cursorFilter, page, pageQuery } from '../http/pagination';
@@ -54,6 +56,34 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const event = await Event.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
     if (!event) throw notFound('event');
     ctx.body = presentEvent(event);
+  });
+
+  // Convoy's replay: the event afresh to every endpoint subscribed to it now (active ones; for an event
+  // published with endpoint_ids, those of them that are active).
+  router.post('/v1/events/:id/replay', async (ctx) => {
+    const { id } = parsePath(ctx, EventPath);
+    const { projectId } = auth(ctx);
+    const event = await Event.findOne({ _id: id, project_id: projectId }).lean();
+    if (!event) throw notFound('event');
+    const candidates = await Endpoint.find({
+      project_id: projectId,
+      status: 'active',
+      ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
+    }).lean();
+    const endpoints = candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event.event_type));
+    const deliveries = await Promise.all(
+      endpoints.map(async (endpoint) => {
+        const previous = await latestDelivery(projectId, event._id, endpoint._id);
+        return createReplayDelivery(temporal, {
+          event,
+          endpoint,
+          trigger: 'replay',
+          replayOf: previous?._id ?? null,
+        });
+      }),
+    );
+    ctx.status = 202;
+    ctx.body = { event_id: event._id, deliveries: deliveries.map(presentDelivery) };
   });
 
   return router;

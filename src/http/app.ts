@@ -8,6 +8,7 @@ import { deliveryRoutes } from '../deliveries/routes';
 import { endpointRoutes } from '../endpoints/routes';
 import { eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
+import { operationRoutes } from '../operations/routes';
 import { projectRoutes } from '../projects/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
@@ -18,6 +19,8 @@ export interface AppDeps {
   taskQueue: string;
   adminKey: string;
   maxBodyBytes: number;
+  /** Deliveries per page of a bulk replay (one activity each). */
+  bulkPageSize: number;
   logger: Logger;
 }
 
@@ -40,7 +43,13 @@ export function createApp(deps: AppDeps): Koa {
   const temporal = { client: deps.client, taskQueue: deps.taskQueue };
   const project = new Router();
   project.use(requireProjectKey(deps.adminKey));
-  for (const routes of [apiKeyRoutes(), endpointRoutes(), eventRoutes(temporal), deliveryRoutes()]) {
+  for (const routes of [
+    operationRoutes(temporal, deps.bulkPageSize),
+    apiKeyRoutes(),
+    endpointRoutes(),
+    eventRoutes(temporal),
+    deliveryRoutes(temporal),
+  ]) {
     project.use(routes.routes());
   }
 

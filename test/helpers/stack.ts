@@ -69,7 +69,7 @@ export async function startStack(): Promise<Stack> {
   const worker = await createDeliveryWorker({ temporalAddress, namespace: 'default', taskQueue, logger });
   const workerRun = worker.worker.run();
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
-  const app = createApp({ client, taskQueue, adminKey, maxBodyBytes: 256 * 1024, logger });
+  const app = createApp({ client, taskQueue, adminKey, maxBodyBytes: 256 * 1024, bulkPageSize: 7, logger });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });

@@ -1,0 +1,67 @@
+// Replays, resends and recoveries all create NEW deliveries of a stored event (never rewriting old ones),
+// with their lineage in replay_of_delivery_id and the receiver-facing `hookflow-replay-of` header.
+import type { DeliveryTrigger } from '../delivery-contract';
+import { deliveryWorkflowId } from '../delivery-contract';
+import type { EndpointDoc } from '../endpoints/model';
+import type { EventDoc } from '../events/model';
+import { conflict } from '../http/errors';
+import { newId } from '../ids';
+import { Delivery, type DeliveryDoc } from './model';
+import { startDeliveryWorkflow, type TemporalTarget } from './start';
+
+export interface ReplayRequest {
+  event: Pick<EventDoc, '_id' | 'project_id' | 'event_type'>;
+  endpoint: Pick<EndpointDoc, '_id' | 'url' | 'status' | 'retry' | 'timeout_ms'>;
+  trigger: Exclude<DeliveryTrigger, 'initial'>;
+  replayOf: string | null;
+  /** Makes the creation idempotent (a bulk operation passes `${operation}:${original delivery}`). */
+  dedupeKey?: string;
+}
+
+/** Replays go only to active endpoints: a paused or disabled one must be resumed first. */
+export function assertReplayable(endpoint: Pick<EndpointDoc, '_id' | 'status'>): void {
+  if (endpoint.status !== 'active') {
+    throw conflict(
+      `endpoint ${endpoint._id} is ${endpoint.status}; set its status to active before replaying to it`,
+    );
+  }
+}
+
+/** Stores the new delivery and starts its workflow; 202 may be answered once this returns. */
+export async function createReplayDelivery(
+  temporal: TemporalTarget,
+  req: ReplayRequest,
+): Promise<DeliveryDoc> {
+  const id = newId('dlv');
+  const dedupeKey = req.dedupeKey ?? id;
+  const delivery = await Delivery.findOneAndUpdate(
+    { dedupe_key: dedupeKey },
+    {
+      $setOnInsert: {
+        _id: id,
+        project_id: req.event.project_id,
+        endpoint_id: req.endpoint._id,
+        event_id: req.event._id,
+        event_type: req.event.event_type,
+        url: req.endpoint.url,
+        status: 'pending',
+        attempts: 0,
+        trigger: req.trigger,
+        replay_of_delivery_id: req.replayOf,
+        workflow_id: deliveryWorkflowId(id),
+        dedupe_key: dedupeKey,
+      },
+    },
+    { upsert: true, returnDocument: 'after' },
+  ).lean();
+  if (!delivery) throw new Error('replay delivery upsert returned nothing');
+  await startDeliveryWorkflow(temporal, delivery, req.endpoint);
+  return delivery;
+}
+
+/** The latest delivery of `eventId` to `endpointId`, the one a resend or event replay descends from. */
+export async function latestDelivery(projectId: string, eventId: string, endpointId: string) {
+  return Delivery.findOne({ project_id: projectId, event_id: eventId, endpoint_id: endpointId })
+    .sort({ _id: -1 })
+    .lean();
+}

@@ -1,0 +1,79 @@
+import { model, Schema } from 'mongoose';
+import type { DeliveryStatus } from '../delivery-contract';
+
+export const OPERATION_STATUSES = ['running', 'completed', 'cancelled', 'failed'] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
+
+/** Which deliveries a bulk replay takes; `before_id` bounds it to deliveries older than the operation. */
+export interface ReplayFilter {
+  endpoint_id?: string;
+  event_type?: string;
+  status?: DeliveryStatus;
+  since?: string;
+  until?: string;
+}
+
+/** A bulk replay (`replay`) or an endpoint recovery (`recover`), run by its own workflow. */
+export interface OperationDoc {
+  _id: string;
+  project_id: string;
+  kind: 'replay' | 'recover';
+  filter: ReplayFilter;
+  before_id: string;
+  page_size: number;
+  status: OperationStatus;
+  total: number;
+  done: number;
+  replayed: number;
+  skipped: number;
+  failed: number;
+  workflow_id: string;
+  completed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const schema = new Schema<OperationDoc>(
+  {
+    _id: { type: String, required: true },
+    project_id: { type: String, required: true, index: true },
+    kind: { type: String, enum: ['replay', 'recover'], required: true },
+    filter: { type: Schema.Types.Mixed, default: {} },
+    before_id: { type: String, required: true },
+    page_size: { type: Number, required: true },
+    status: { type: String, enum: OPERATION_STATUSES, default: 'running' },
+    total: { type: Number, default: 0 },
+    done: { type: Number, default: 0 },
+    replayed: { type: Number, default: 0 },
+    skipped: { type: Number, default: 0 },
+    failed: { type: Number, default: 0 },
+    workflow_id: { type: String, required: true },
+    completed_at: { type: Date, default: null },
+  },
+  { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
+);
+
+export const Operation = model<OperationDoc>('Operation', schema, 'operations');
+
+export function operationWorkflowId(operationId: string): string {
+  return `operation-${operationId}`;
+}
+
+export function presentOperation(o: OperationDoc) {
+  return {
+    id: o._id,
+    project_id: o.project_id,
+    kind: o.kind,
+    filter: o.filter,
+    status: o.status,
+    total: o.total,
+    done: o.done,
+    replayed: o.replayed,
+    skipped: o.skipped,
+    failed: o.failed,
+    workflow_id: o.workflow_id,
+    completed_at: o.completed_at ?? null,
+    created_at: o.created_at,
+    updated_at: o.updated_at,
+  };
+}

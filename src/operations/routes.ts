@@ -1,0 +1,129 @@
+import Router from '@koa/router';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { z } from 'zod';
+import { assertReplayable } from '../deliveries/replay';
+import type { TemporalTarget } from '../deliveries/start';
+import { DELIVERY_STATUSES } from '../delivery-contract';
+import { Endpoint } from '../endpoints/model';
+import { auth } from '../http/auth';
+import { conflict, notFound } from '../http/errors';
+import { cursorFilter, page, pageQuery } from '../http/pagination';
+import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
+import { newId } from '../ids';
+import type { BulkReplayInput } from './contract';
+import {
+  Operation,
+  type OperationDoc,
+  operationWorkflowId,
+  presentOperation,
+  type ReplayFilter,
+} from './model';
+
+const datetime = z.iso.datetime({ offset: true });
+
+export const ReplayFilterSchema = z.strictObject({
+  endpoint_id: resourceId('ep').optional(),
+  event_type: z.string().min(1).max(128).optional(),
+  status: z.enum(DELIVERY_STATUSES).optional(),
+  since: datetime.optional(),
+  until: datetime.optional(),
+});
+export const BulkReplayBody = z.strictObject({ filter: ReplayFilterSchema });
+export const RecoverBody = z.strictObject({ since: datetime, until: datetime.optional() });
+
+const OperationPath = z.object({ id: resourceId('op') });
+const EndpointPath = z.object({ id: resourceId('ep') });
+
+async function startOperation(
+  temporal: TemporalTarget,
+  pageSize: number,
+  projectId: string,
+  kind: OperationDoc['kind'],
+  filter: ReplayFilter,
+): Promise<OperationDoc> {
+  const id = newId('op');
+  const op = await Operation.create({
+    _id: id,
+    project_id: projectId,
+    kind,
+    filter,
+    // Only deliveries that exist now: the replays the operation creates are never replayed by it.
+    before_id: newId('dlv'),
+    page_size: pageSize,
+    workflow_id: operationWorkflowId(id),
+  });
+  const input: BulkReplayInput = {
+    operationId: id,
+    progress: { afterId: '', done: 0, replayed: 0, skipped: 0, failed: 0 },
+    counted: false,
+  };
+  await temporal.client.workflow.start('bulkReplayWorkflow', {
+    taskQueue: temporal.taskQueue,
+    workflowId: op.workflow_id,
+    args: [input],
+    memo: { project_id: projectId, kind },
+  });
+  return op.toObject();
+}
+
+export function operationRoutes(temporal: TemporalTarget, pageSize: number): Router {
+  const router = new Router();
+
+  router.post('/v1/deliveries/replay', async (ctx) => {
+    const { filter } = parseBody(ctx, BulkReplayBody);
+    const { projectId } = auth(ctx);
+    if (filter.endpoint_id) {
+      const endpoint = await Endpoint.findOne({ _id: filter.endpoint_id, project_id: projectId }).lean();
+      if (!endpoint) throw notFound('endpoint');
+      assertReplayable(endpoint);
+    }
+    ctx.status = 202;
+    ctx.body = presentOperation(await startOperation(temporal, pageSize, projectId, 'replay', filter));
+  });
+
+  // Svix's recover: replay every failed delivery of the endpoint created in [since, until).
+  router.post('/v1/endpoints/:id/recover', async (ctx) => {
+    const { id } = parsePath(ctx, EndpointPath);
+    const body = parseBody(ctx, RecoverBody);
+    const { projectId } = auth(ctx);
+    const endpoint = await Endpoint.findOne({ _id: id, project_id: projectId }).lean();
+    if (!endpoint) throw notFound('endpoint');
+    assertReplayable(endpoint);
+    const filter: ReplayFilter = { endpoint_id: id, status: 'failed', since: body.since, until: body.until };
+    ctx.status = 202;
+    ctx.body = presentOperation(await startOperation(temporal, pageSize, projectId, 'recover', filter));
+  });
+
+  router.get('/v1/operations', async (ctx) => {
+    const q = parseQuery(ctx, z.object(pageQuery));
+    const docs = await Operation.find({ project_id: auth(ctx).projectId, ...cursorFilter(q.cursor) })
+      .sort({ _id: -1 })
+      .limit(q.limit + 1)
+      .lean();
+    ctx.body = page(docs, q.limit, presentOperation);
+  });
+
+  router.get('/v1/operations/:id', async (ctx) => {
+    const { id } = parsePath(ctx, OperationPath);
+    const op = await Operation.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    if (!op) throw notFound('operation');
+    ctx.body = presentOperation(op);
+  });
+
+  router.post('/v1/operations/:id/cancel', async (ctx) => {
+    const { id } = parsePath(ctx, OperationPath);
+    const op = await Operation.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    if (!op) throw notFound('operation');
+    if (op.status !== 'running') throw conflict(`operation is already ${op.status}`);
+    try {
+      await temporal.client.workflow.getHandle(op.workflow_id).signal('cancel');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw conflict('operation has already finished');
+      throw err;
+    }
+    ctx.status = 202;
+    ctx.body = presentOperation(op);
+  });
+
+  return router;
+}

@@ -1,0 +1,38 @@
+// A bulk replay (POST /v1/deliveries/replay) or endpoint recovery (POST /v1/endpoints/{id}/recover):
+// pages through the matching deliveries in id order, replaying each page in one activity, and continues
+// as new every few pages. Each replayed delivery is keyed by (operation, original delivery), so a page
+// retried after a crash never replays a delivery twice.
+import { continueAsNew, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { type BulkReplayInput, PAGES_PER_RUN } from '../src/operations/contract';
+
+export const cancelOperationSignal = defineSignal('cancel');
+
+const { countReplayTargets, replayPage, finishOperation } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+
+export async function bulkReplayWorkflow(input: BulkReplayInput): Promise<void> {
+  let cancelled = false;
+  setHandler(cancelOperationSignal, () => {
+    cancelled = true;
+  });
+  if (!input.counted) await countReplayTargets(input.operationId);
+
+  let progress = input.progress;
+  for (let page = 0; page < PAGES_PER_RUN; page++) {
+    // A cancel stops the operation between pages.
+    if (cancelled) {
+      await finishOperation({ operationId: input.operationId, status: 'cancelled' });
+      return;
+    }
+    const result = await replayPage({ operationId: input.operationId, progress });
+    progress = result.progress;
+    if (result.exhausted) {
+      await finishOperation({ operationId: input.operationId, status: 'completed' });
+      return;
+    }
+  }
+  await continueAsNew<typeof bulkReplayWorkflow>({ operationId: input.operationId, progress, counted: true });
+}
