@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 // Crockford base32: ids sort by creation time (the first 10 characters are the millisecond clock), which is
 // what cursor pagination orders by.
@@ -6,17 +6,35 @@ const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
 export type IdPrefix = 'prj' | 'key' | 'ep' | 'evt' | 'dlv' | 'att' | 'op';
 
-export function newId(prefix: IdPrefix, now = Date.now()): string {
+function encodeTime(ms: number): string {
   let time = '';
-  let t = now;
+  let t = ms;
   for (let i = 0; i < 10; i++) {
     time = ALPHABET[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const random = randomBytes(10);
-  let rand = '';
-  for (const byte of random) rand += ALPHABET[byte % 32];
-  return `${prefix}_${time}${rand}`;
+  return time;
+}
+
+function encodeBytes(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < 10; i++) out += ALPHABET[bytes[i] % 32];
+  return out;
+}
+
+export function newId(prefix: IdPrefix, now = Date.now()): string {
+  return `${prefix}_${encodeTime(now)}${encodeBytes(randomBytes(10))}`;
+}
+
+/**
+ * An id that is the same every time for the same `parts`, sorting with the object `timeOf` names. Used where
+ * a repeated write must land on the same document: upserts by _id are the one lookup FerretDB serves from
+ * an index (it scans the collection for any other filter).
+ */
+export function derivedId(prefix: IdPrefix, timeOf: string, ...parts: (string | number)[]): string {
+  const time = timeOf.slice(timeOf.indexOf('_') + 1, timeOf.indexOf('_') + 11);
+  const digest = createHash('sha256').update(parts.join('\0')).digest();
+  return `${prefix}_${time}${encodeBytes(digest)}`;
 }
 
 export const ID_PATTERN = /^[a-z]{2,3}_[0-9a-z]{20}$/;

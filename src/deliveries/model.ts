@@ -26,8 +26,6 @@ export interface DeliveryDoc {
   replay_of_delivery_id: string | null;
   trigger: DeliveryTrigger;
   workflow_id: string;
-  /** `${event_id}:${endpoint_id}` for initial deliveries (so a re-dispatch reuses them), else the id. */
-  dedupe_key: string;
   /** Key of the attempt that last bumped `attempts`: makes the bump idempotent. */
   last_attempt_key: string | null;
   /** Workflow run that wrote last; a reset starts a new run that may overwrite a cancelled view. */
@@ -56,7 +54,6 @@ const schema = new Schema<DeliveryDoc>(
     replay_of_delivery_id: { type: String, default: null },
     trigger: { type: String, enum: DELIVERY_TRIGGERS, default: 'initial' },
     workflow_id: { type: String, required: true },
-    dedupe_key: { type: String, required: true, unique: true },
     last_attempt_key: { type: String, default: null },
     run_id: { type: String, default: null },
   },

@@ -14,8 +14,8 @@ export interface ReplayRequest {
   endpoint: Pick<EndpointDoc, '_id' | 'url' | 'status' | 'retry' | 'timeout_ms'>;
   trigger: Exclude<DeliveryTrigger, 'initial'>;
   replayOf: string | null;
-  /** Makes the creation idempotent (a bulk operation passes `${operation}:${original delivery}`). */
-  dedupeKey?: string;
+  /** A derived id makes the creation idempotent (a bulk operation derives it from itself and the original). */
+  id?: string;
 }
 
 /** Replays go only to active endpoints: a paused or disabled one must be resumed first. */
@@ -32,10 +32,9 @@ export async function createReplayDelivery(
   temporal: TemporalTarget,
   req: ReplayRequest,
 ): Promise<DeliveryDoc> {
-  const id = newId('dlv');
-  const dedupeKey = req.dedupeKey ?? id;
+  const id = req.id ?? newId('dlv');
   const delivery = await Delivery.findOneAndUpdate(
-    { dedupe_key: dedupeKey },
+    { _id: id },
     {
       $setOnInsert: {
         _id: id,
@@ -49,7 +48,6 @@ export async function createReplayDelivery(
         trigger: req.trigger,
         replay_of_delivery_id: req.replayOf,
         workflow_id: deliveryWorkflowId(id),
-        dedupe_key: dedupeKey,
       },
     },
     { upsert: true, returnDocument: 'after' },

@@ -1,7 +1,7 @@
 // Idempotent writes of the delivery view. Activities call these; a retried activity, a worker that died
 // mid-write or a reset workflow run can repeat any of them without double-counting.
 import type { QueryFilter } from 'mongoose';
-import { newId } from '../ids';
+import { derivedId } from '../ids';
 import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './model';
 
 /** A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. */
@@ -55,8 +55,8 @@ export interface AttemptRecord {
 export async function finishAttempt(record: AttemptRecord): Promise<void> {
   const { attempt } = record;
   await DeliveryAttempt.updateOne(
-    { delivery_id: record.deliveryId, attempt: attempt.attempt },
-    { $setOnInsert: { _id: newId('att'), delivery_id: record.deliveryId, ...attempt } },
+    { _id: derivedId('att', record.deliveryId, record.deliveryId, attempt.attempt) },
+    { $setOnInsert: { delivery_id: record.deliveryId, ...attempt } },
     { upsert: true },
   );
   const now = new Date();

@@ -14,6 +14,8 @@ export interface EventDoc {
   endpoint_ids: string[] | null;
   /** Set once every delivery workflow of the event has been started. */
   dispatched_at: Date | null;
+  /** The initial deliveries, recorded at dispatch. */
+  delivery_ids: string[];
   created_at: Date;
   updated_at: Date;
 }
@@ -29,6 +31,7 @@ const schema = new Schema<EventDoc>(
     headers: { type: Schema.Types.Mixed, default: {} },
     endpoint_ids: { type: [String], default: null },
     dispatched_at: { type: Date, default: null },
+    delivery_ids: { type: [String], default: [] },
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );

@@ -9,7 +9,7 @@ import { forEachLimited, startDeliveryWorkflow, type TemporalTarget } from '../d
 import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
 import { RequestValidationError } from '../http/errors';
-import { newId } from '../ids';
+import { derivedId, newId } from '../ids';
 import { Event, type EventDoc } from './model';
 import type { PublishEventBody } from './schemas';
 
@@ -46,7 +46,7 @@ export async function publishEvent(
     const existing = await Event.findOne({ project_id: projectId, dedupe_key: body.idempotency_key }).lean();
     if (!existing) throw err;
     const deliveries = existing.dispatched_at
-      ? await initialDeliveries(existing)
+      ? await deliveriesById(existing.delivery_ids ?? [])
       : await dispatch(temporal, existing);
     return { event: existing, deliveries, duplicate: true };
   }
@@ -73,10 +73,17 @@ async function assertEndpointsExist(projectId: string, ids: string[]): Promise<v
   }
 }
 
-function initialDeliveries(event: EventDoc): Promise<DeliveryDoc[]> {
-  return Delivery.find({ project_id: event.project_id, event_id: event._id, trigger: 'initial' })
-    .sort({ _id: 1 })
-    .lean();
+function initialDeliveryId(eventId: string, endpointId: string): string {
+  return derivedId('dlv', eventId, eventId, endpointId);
+}
+
+/**
+ * Reads deliveries one _id at a time: FerretDB serves `_id` equality from its index but scans the whole
+ * collection for anything else, `$in` included.
+ */
+async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
+  const found = await Promise.all(ids.map((id) => Delivery.findById(id).lean()));
+  return (found.filter((d) => d !== null) as DeliveryDoc[]).sort((a, b) => (a._id < b._id ? -1 : 1));
 }
 
 async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<DeliveryDoc[]> {
@@ -90,13 +97,13 @@ async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<Deli
     if (event.endpoint_ids || subscribes(ep, event.event_type)) endpoints.set(ep._id, ep);
 
   if (endpoints.size > 0) {
-    // Upserts keyed by (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
+    // Ids derived from (event, endpoint): a repeated dispatch lands on the deliveries the first one stored.
     await Delivery.bulkWrite(
       [...endpoints.values()].map((ep) => {
-        const id = newId('dlv');
+        const id = initialDeliveryId(event._id, ep._id);
         return {
           updateOne: {
-            filter: { dedupe_key: `${event._id}:${ep._id}` },
+            filter: { _id: id },
             update: {
               $setOnInsert: {
                 _id: id,
@@ -109,7 +116,6 @@ async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<Deli
                 attempts: 0,
                 trigger: 'initial',
                 workflow_id: deliveryWorkflowId(id),
-                dedupe_key: `${event._id}:${ep._id}`,
               },
             },
             upsert: true,
@@ -119,11 +125,16 @@ async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<Deli
       { ordered: false },
     );
   }
-  const deliveries = await initialDeliveries(event);
+  const deliveries = await deliveriesById(
+    [...endpoints.keys()].map((id) => initialDeliveryId(event._id, id)),
+  );
   await forEachLimited(deliveries, START_CONCURRENCY, async (delivery) => {
     const endpoint = endpoints.get(delivery.endpoint_id);
     if (endpoint) await startDeliveryWorkflow(temporal, delivery, endpoint);
   });
-  await Event.updateOne({ _id: event._id }, { $set: { dispatched_at: new Date() } });
+  await Event.updateOne(
+    { _id: event._id },
+    { $set: { dispatched_at: new Date(), delivery_ids: deliveries.map((d) => d._id) } },
+  );
   return deliveries;
 }
