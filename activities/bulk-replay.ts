@@ -14,15 +14,6 @@ const START_CONCURRENCY = 16;
 
 function targetFilter(op: OperationDoc): QueryFilter<DeliveryDoc> {
   const f = op.filter;
-  const created =
-    f.since || f.until
-      ? {
-          created_at: {
-            ...(f.since ? { $gte: new Date(f.since) } : {}),
-            ...(f.until ? { $lt: new Date(f.until) } : {}),
-          },
-        }
-      : {};
   return {
     project_id: op.project_id,
     ...(f.endpoint_id ? { endpoint_id: f.endpoint_id } : {}),
@@ -68,16 +59,17 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
       const eventIds = [...new Set(page.map((d) => d.event_id))];
       const [endpoints, events] = await Promise.all([
         Endpoint.find({ _id: { $in: endpointIds }, project_id: op.project_id }).lean(),
-        Event.find({ _id: { $in: eventIds }, project_id: op.project_id }).lean(),
+        // One lookup per event: FerretDB scans the (large) events collection for `$in`, not for `_id`.
+        Promise.all(eventIds.map((id) => Event.findOne({ _id: id, project_id: op.project_id }).lean())),
       ]);
       const endpointById = new Map<string, EndpointDoc>(endpoints.map((e) => [e._id, e]));
-      const eventById = new Map<string, EventDoc>(events.map((e) => [e._id, e]));
+      const eventById = new Map<string, EventDoc>(events.flatMap((e) => (e ? [[e._id, e] as const] : [])));
 
       const next = { ...progress };
       await forEachLimited(page, START_CONCURRENCY, async (original) => {
         const endpoint = endpointById.get(original.endpoint_id);
         const event = eventById.get(original.event_id);
-        if (!endpoint || endpoint.status !== 'active') {
+        if (endpoint?.status !== 'active') {
           next.skipped++;
           return;
         }

@@ -9,26 +9,61 @@ import { Receiver, status } from './helpers/receiver';
 import { eventually, startStack } from './helpers/stack';
 
 const RETRY = { max_attempts: 4, initial_interval_ms: 200, backoff_coefficient: 2, max_interval_ms: 1000 };
+const HOUR = 3_600_000;
+const SLOW = { max_attempts: 4, initial_interval_ms: 200, backoff_coefficient: 2, max_interval_ms: HOUR };
+const retryAfterHour = status(503, '', { 'retry-after': '3600' });
+
+interface Scenario {
+  responders: Parameters<Receiver['script']>[1][];
+  retry?: typeof RETRY;
+  /** Signal sent once the delivery has made this many attempts and is retrying. */
+  signal?: { name: 'cancel' | 'retryNow'; afterAttempts: number };
+}
 
 async function main() {
   const [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
   try {
     const { key } = await stack.newProject('histories');
-    const scenarios: Record<string, Parameters<Receiver['script']>[1][]> = {
-      succeeded: [status(200)],
-      'retried-then-succeeded': [status(500), status(503), status(200)],
-      'failed-400': [status(400)],
-      'failed-exhausted': [status(500)],
-      gone: [status(410)],
+    const scenarios: Record<string, Scenario> = {
+      succeeded: { responders: [status(200)] },
+      'retried-then-succeeded': { responders: [status(500), status(503), status(200)] },
+      'failed-400': { responders: [status(400)] },
+      'failed-exhausted': { responders: [status(500)] },
+      gone: { responders: [status(410)] },
+      'cancelled-in-timer': {
+        responders: [status(500)],
+        retry: { ...SLOW, initial_interval_ms: HOUR },
+        signal: { name: 'cancel', afterAttempts: 1 },
+      },
+      'cancelled-in-activity-backoff': {
+        responders: [status(500), retryAfterHour],
+        retry: SLOW,
+        signal: { name: 'cancel', afterAttempts: 2 },
+      },
+      'retry-now-in-activity-backoff': {
+        responders: [status(500), retryAfterHour, status(200)],
+        retry: SLOW,
+        signal: { name: 'retryNow', afterAttempts: 2 },
+      },
     };
-    for (const [name, responders] of Object.entries(scenarios)) {
-      const url = receiver.script(`/${name}`, ...responders);
-      await stack.request('POST', '/v1/endpoints', { key, body: { url, event_types: [name], retry: RETRY } });
+    for (const [name, scenario] of Object.entries(scenarios)) {
+      const url = receiver.script(`/${name}`, ...scenario.responders);
+      const retry = scenario.retry ?? RETRY;
+      await stack.request('POST', '/v1/endpoints', { key, body: { url, event_types: [name], retry } });
       const event = await stack.request('POST', '/v1/events', {
         key,
         body: { event_type: name, payload: { name } },
       });
       const handle = stack.client.workflow.getHandle(event.body.deliveries[0].workflow_id);
+      if (scenario.signal) {
+        const { name: signal, afterAttempts } = scenario.signal;
+        const id = event.body.deliveries[0].id;
+        await eventually(
+          () => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body),
+          (d) => d.status === 'retrying' && d.attempts === afterAttempts,
+        );
+        await handle.signal(signal);
+      }
       await eventually(
         () => handle.describe(),
         (d) => d.status.name !== 'RUNNING',
