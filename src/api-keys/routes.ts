@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { cursorFilter, page, pageQuery } from '../http/pagination';
+import { listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { ApiKey, issueApiKey, presentApiKey } from './model';
 
@@ -19,11 +19,7 @@ export function apiKeyRoutes(): Router {
   });
   router.get('/v1/api-keys', async (ctx) => {
     const q = parseQuery(ctx, z.object(pageQuery));
-    const docs = await ApiKey.find({ project_id: auth(ctx).projectId, ...cursorFilter(q.cursor) })
-      .sort({ _id: -1 })
-      .limit(q.limit + 1)
-      .lean();
-    ctx.body = page(docs, q.limit, presentApiKey);
+    ctx.body = await listPage(ApiKey, { project_id: auth(ctx).projectId }, q, presentApiKey);
   });
   router.delete('/v1/api-keys/:id', async (ctx) => {
     const { id } = parsePath(ctx, KeyPath);

@@ -5,7 +5,7 @@ import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { createdBetween, cursorFilter, page, pageQuery } from '../http/pagination';
+import { createdBetween, listPage, pageQuery } from '../http/pagination';
 import { parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { signalDelivery } from './control';
 import { Delivery, DeliveryAttempt, presentAttempt, presentDelivery } from './model';
@@ -43,13 +43,8 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
       ...(q.event_type ? { event_type: q.event_type } : {}),
       ...(q.status ? { status: q.status } : {}),
       ...createdBetween(q.since, q.until),
-      ...cursorFilter(q.cursor),
     };
-    const docs = await Delivery.find(filter)
-      .sort({ _id: -1 })
-      .limit(q.limit + 1)
-      .lean();
-    ctx.body = page(docs, q.limit, presentDelivery);
+    ctx.body = await listPage(Delivery, filter, q, presentDelivery);
   });
 
   router.get('/v1/deliveries/:id', async (ctx) => {

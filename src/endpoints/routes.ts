@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { cursorFilter, page, pageQuery } from '../http/pagination';
+import { listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import { DEFAULT_RETRY } from '../retry-schedule';
@@ -43,13 +43,8 @@ export function endpointRoutes(): Router {
     const filter = {
       project_id: auth(ctx).projectId,
       ...(q.status ? { status: q.status } : {}),
-      ...cursorFilter(q.cursor),
     };
-    const docs = await Endpoint.find(filter)
-      .sort({ _id: -1 })
-      .limit(q.limit + 1)
-      .lean();
-    ctx.body = page(docs, q.limit, presentEndpoint);
+    ctx.body = await listPage(Endpoint, filter, q, presentEndpoint);
   });
 
   router.get('/v1/endpoints/:id', async (ctx) => {

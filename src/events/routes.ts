@@ -6,7 +6,7 @@ import type { TemporalTarget } from '../deliveries/start';
 import { Endpoint, subscribes } from '../endpoints/model';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { createdBetween, cursorFilter, page, pageQuery } from '../http/pagination';
+import { createdBetween, listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { Event, presentEvent } from './model';
 import { publishEvent } from './publish';
@@ -39,16 +39,12 @@ export function eventRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/events', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
-    const docs = await Event.find({
+    const filter = {
       project_id: auth(ctx).projectId,
       ...(q.event_type ? { event_type: q.event_type } : {}),
       ...createdBetween(q.since, q.until),
-      ...cursorFilter(q.cursor),
-    })
-      .sort({ _id: -1 })
-      .limit(q.limit + 1)
-      .lean();
-    ctx.body = page(docs, q.limit, presentEvent);
+    };
+    ctx.body = await listPage(Event, filter, q, presentEvent);
   });
 
   router.get('/v1/events/:id', async (ctx) => {

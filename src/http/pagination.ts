@@ -1,3 +1,4 @@
+import type { Model, QueryFilter } from 'mongoose';
 import { z } from 'zod';
 
 /** `limit` and `cursor` of every list: ids sort by creation time, lists go newest first. */
@@ -9,14 +10,22 @@ export const pageQuery = {
     .optional(),
 };
 
-export function cursorFilter(cursor: string | undefined) {
-  return cursor ? { _id: { $lt: cursor } } : {};
-}
-
-/** `docs` fetched with limit + 1: the extra one only tells whether there is a next page. */
-export function page<D extends { _id: string }, T>(docs: D[], limit: number, present: (d: D) => T) {
-  const more = docs.length > limit;
-  const shown = more ? docs.slice(0, limit) : docs;
+/** One page of `model` matching `filter`, newest first, as `{data, next_cursor}`. */
+export async function listPage<D extends { _id: string }, T>(
+  model: Model<D>,
+  filter: QueryFilter<D>,
+  query: { limit: number; cursor?: string },
+  present: (d: D) => T,
+) {
+  const withCursor = (query.cursor ? { ...filter, _id: { $lt: query.cursor } } : filter) as QueryFilter<D>;
+  // One more than asked for: it only tells whether there is a next page.
+  const docs = (await model
+    .find(withCursor)
+    .sort({ _id: -1 })
+    .limit(query.limit + 1)
+    .lean()) as D[];
+  const more = docs.length > query.limit;
+  const shown = more ? docs.slice(0, query.limit) : docs;
   return { data: shown.map(present), next_cursor: more ? shown[shown.length - 1]._id : null };
 }
 

@@ -7,7 +7,7 @@ import { DELIVERY_STATUSES } from '../delivery-contract';
 import { Endpoint } from '../endpoints/model';
 import { auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { cursorFilter, page, pageQuery } from '../http/pagination';
+import { listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import type { BulkReplayInput } from './contract';
@@ -96,11 +96,7 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
 
   router.get('/v1/operations', async (ctx) => {
     const q = parseQuery(ctx, z.object(pageQuery));
-    const docs = await Operation.find({ project_id: auth(ctx).projectId, ...cursorFilter(q.cursor) })
-      .sort({ _id: -1 })
-      .limit(q.limit + 1)
-      .lean();
-    ctx.body = page(docs, q.limit, presentOperation);
+    ctx.body = await listPage(Operation, { project_id: auth(ctx).projectId }, q, presentOperation);
   });
 
   router.get('/v1/operations/:id', async (ctx) => {
