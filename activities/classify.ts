@@ -41,7 +41,10 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /** Outcome class for metrics and attempt documents. */
-export function outcomeClass(statusCode: number | null, error: 'timeout' | 'network' | null): string {
+export function outcomeClass(
+  statusCode: number | null,
+  error: 'timeout' | 'network' | 'blocked' | null,
+): string {
   if (error) return error;
   if (statusCode === null) return 'network';
   return `${Math.floor(statusCode / 100)}xx`;

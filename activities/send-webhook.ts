@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Dispatcher, request } from 'undici';
 import { Delivery } from '../src/deliveries/model';
@@ -13,6 +14,7 @@ import { Event } from '../src/events/model';
 import type { Logger } from '../src/logger';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import { signatureHeader } from '../src/signing';
+import { BlockedTargetError, isPublicAddress, urlHost } from '../src/target-policy';
 import { classifyStatus, outcomeClass, type Verdict } from './classify';
 
 export const USER_AGENT = `hookflow/${process.env.npm_package_version ?? '0.1.0'}`;
@@ -37,18 +39,19 @@ const RESERVED_HEADERS = new Set([
 export interface SendWebhookDeps {
   dispatcher: Dispatcher;
   logger: Logger;
+  allowPrivateTargets: boolean;
 }
 
 interface HttpOutcome {
   statusCode: number | null;
-  error: 'timeout' | 'network' | null;
+  error: 'timeout' | 'network' | 'blocked' | null;
   errorMessage: string | null;
   response: string | null;
   retryAfter: string | undefined;
   durationMs: number;
 }
 
-export function createSendWebhook({ dispatcher, logger }: SendWebhookDeps) {
+export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: SendWebhookDeps) {
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
     const delivery = await Delivery.findById(input.deliveryId).lean();
@@ -104,11 +107,21 @@ export function createSendWebhook({ dispatcher, logger }: SendWebhookDeps) {
         'hookflow-attempt': String(attempt),
       });
       if (delivery.replay_of_delivery_id) headers['hookflow-replay-of'] = delivery.replay_of_delivery_id;
-      outcome = await post(dispatcher, endpoint.url, headers, event.payload_json, endpoint.timeout_ms);
+      outcome = await post(
+        dispatcher,
+        endpoint.url,
+        headers,
+        event.payload_json,
+        endpoint.timeout_ms,
+        allowPrivateTargets,
+      );
+      // A blocked target is a setting to change, not a passing fault: fail at once.
       verdict =
-        outcome.statusCode === null
-          ? { kind: 'retry', retryAfterMs: null }
-          : classifyStatus(outcome.statusCode, outcome.retryAfter);
+        outcome.error === 'blocked'
+          ? { kind: 'fail' }
+          : outcome.statusCode === null
+            ? { kind: 'retry', retryAfterMs: null }
+            : classifyStatus(outcome.statusCode, outcome.retryAfter);
     }
 
     const lastInSchedule = info.attempt >= input.scheduleAttempts;
@@ -189,10 +202,15 @@ async function post(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  allowPrivateTargets: boolean,
 ): Promise<HttpOutcome> {
   const started = performance.now();
   const signal = AbortSignal.timeout(timeoutMs);
   try {
+    // Names are checked by the dispatcher's guarded lookup; an address in the URL never goes through it.
+    const host = urlHost(url);
+    if (!allowPrivateTargets && isIP(host) && !isPublicAddress(host))
+      throw new BlockedTargetError(host, host);
     const res = await request(url, {
       method: 'POST',
       headers,
@@ -213,6 +231,17 @@ async function post(
       durationMs: Math.round(performance.now() - started),
     };
   } catch (err) {
+    const blocked = [err, (err as { cause?: unknown }).cause].find((e) => e instanceof BlockedTargetError);
+    if (blocked) {
+      return {
+        statusCode: null,
+        error: 'blocked',
+        errorMessage: `blocked by the SSRF guard: ${(blocked as Error).message}`,
+        response: null,
+        retryAfter: undefined,
+        durationMs: 0,
+      };
+    }
     const timedOut = signal.aborted || (err as { code?: string }).code?.includes('TIMEOUT') === true;
     return {
       statusCode: null,

@@ -19,6 +19,10 @@ const EnvSchema = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  HOOKFLOW_ALLOW_PRIVATE_TARGETS: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   HOOKFLOW_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   MONGODB_URI: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),

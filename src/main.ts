@@ -75,6 +75,7 @@ async function main() {
       temporalAddress,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.HOOKFLOW_TASK_QUEUE,
+      allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
     });
     workerRun = worker.worker.run();
@@ -87,6 +88,7 @@ async function main() {
       adminKey: key,
       maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
       bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
+      allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
     });
     server = app.listen(config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);

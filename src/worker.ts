@@ -2,12 +2,14 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import type { Logger } from './logger';
+import { guardedLookup } from './target-policy';
 import { connectTemporalClient } from './temporal';
 
 export interface WorkerOptions {
   temporalAddress: string;
   namespace: string;
   taskQueue: string;
+  allowPrivateTargets: boolean;
   logger: Logger;
 }
 
@@ -26,18 +28,35 @@ function installRuntime(logger: Logger) {
   });
 }
 
-export async function createDeliveryWorker({ temporalAddress, namespace, taskQueue, logger }: WorkerOptions) {
+export async function createDeliveryWorker({
+  temporalAddress,
+  namespace,
+  taskQueue,
+  allowPrivateTargets,
+  logger,
+}: WorkerOptions) {
   installRuntime(logger);
   const connection = await NativeConnection.connect({ address: temporalAddress });
-  // One keep-alive pool per origin; redirects are never followed (undici's default).
-  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, pipelining: 1 });
+  // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
+  // every connection's resolved addresses.
+  const dispatcher = new Agent({
+    connections: 64,
+    keepAliveTimeout: 30_000,
+    pipelining: 1,
+    connect: allowPrivateTargets ? {} : { lookup: guardedLookup },
+  });
   const client = await connectTemporalClient(temporalAddress, namespace);
   const worker = await Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ dispatcher, logger, temporal: { client, taskQueue } }),
+    activities: createActivities({
+      dispatcher,
+      logger,
+      allowPrivateTargets,
+      temporal: { client, taskQueue },
+    }),
     maxConcurrentActivityTaskExecutions: 200,
   });
   return {

@@ -1,23 +1,42 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { auth } from '../http/auth';
-import { notFound } from '../http/errors';
+import { fieldError, notFound } from '../http/errors';
 import { listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import { DEFAULT_RETRY } from '../retry-schedule';
 import { generateSecret } from '../signing';
+import { blockedAddress, urlHost } from '../target-policy';
 import { DEFAULT_TIMEOUT_MS, Endpoint, presentEndpoint } from './model';
-import { CreateEndpointBody, UpdateEndpointBody } from './schemas';
+import { CreateEndpointBody, RotateSecretBody, UpdateEndpointBody } from './schemas';
 
 const EndpointPath = z.object({ id: resourceId('ep') });
+/** Svix's default: the old secret keeps signing for a day. */
+const DEFAULT_GRACE_PERIOD_S = 24 * 60 * 60;
+/** Signatures per request at most: a rotation storm cannot grow the header without bound. */
+const MAX_SECRETS = 5;
 const ListQuery = z.object({ ...pageQuery, status: z.enum(['active', 'paused', 'disabled']).optional() });
 
-export function endpointRoutes(): Router {
+/** Refuses URLs whose host is, or resolves to, a non-public address (the SSRF guard, at save time). */
+async function assertAllowedTarget(url: string, allowPrivateTargets: boolean): Promise<void> {
+  if (allowPrivateTargets) return;
+  const blocked = await blockedAddress(url);
+  if (blocked) {
+    throw fieldError(
+      'body',
+      ['url'],
+      `${urlHost(url)} is or resolves to ${blocked}, which is not a public address`,
+    );
+  }
+}
+
+export function endpointRoutes(allowPrivateTargets: boolean): Router {
   const router = new Router();
 
   router.post('/v1/endpoints', async (ctx) => {
     const body = parseBody(ctx, CreateEndpointBody);
+    await assertAllowedTarget(body.url, allowPrivateTargets);
     const secret = body.secret ?? generateSecret();
     const endpoint = await Endpoint.create({
       _id: newId('ep'),
@@ -57,6 +76,7 @@ export function endpointRoutes(): Router {
   router.patch('/v1/endpoints/:id', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, UpdateEndpointBody);
+    if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
     const current = await Endpoint.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
     if (!current) throw notFound('endpoint');
     const { retry, ...rest } = body;
@@ -71,6 +91,34 @@ export function endpointRoutes(): Router {
     ).lean();
     if (!updated) throw notFound('endpoint');
     ctx.body = presentEndpoint(updated);
+  });
+
+  // A new current secret; the previous ones keep signing (one signature each) until their grace period ends.
+  router.post('/v1/endpoints/:id/secret/rotate', async (ctx) => {
+    const { id } = parsePath(ctx, EndpointPath);
+    const body = parseBody(ctx, RotateSecretBody.default({}));
+    const { projectId } = auth(ctx);
+    const endpoint = await Endpoint.findOne({ _id: id, project_id: projectId }).lean();
+    if (!endpoint) throw notFound('endpoint');
+    const now = new Date();
+    const graceEnds = new Date(now.getTime() + (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
+    const secret = body.secret ?? generateSecret();
+    const secrets = [
+      ...endpoint.secrets
+        .filter((s) => s.expires_at === null || s.expires_at > now)
+        .map((s) => ({
+          ...s,
+          expires_at: s.expires_at === null || s.expires_at > graceEnds ? graceEnds : s.expires_at,
+        })),
+      { secret, expires_at: null, created_at: now },
+    ].slice(-MAX_SECRETS);
+    const updated = await Endpoint.findOneAndUpdate(
+      { _id: id, project_id: projectId },
+      { $set: { secrets } },
+      { returnDocument: 'after' },
+    ).lean();
+    if (!updated) throw notFound('endpoint');
+    ctx.body = { ...presentEndpoint(updated), secret };
   });
 
   router.delete('/v1/endpoints/:id', async (ctx) => {

@@ -44,6 +44,17 @@ const endpointFields = {
     .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys'),
 };
 
+const secret = z.string().refine(isValidSecret, 'must be whsec_ followed by base64 of 24 to 64 bytes');
+
+export const RotateSecretBody = z.strictObject({
+  grace_period_s: z
+    .int()
+    .min(0)
+    .max(7 * 24 * 60 * 60)
+    .optional(),
+  secret: secret.optional(),
+});
+
 export const CreateEndpointBody = z.strictObject({
   ...endpointFields,
   description: endpointFields.description.optional(),
@@ -54,7 +65,7 @@ export const CreateEndpointBody = z.strictObject({
   retry: endpointFields.retry.optional(),
   rate_limit_per_s: endpointFields.rate_limit_per_s.optional(),
   metadata: endpointFields.metadata.optional(),
-  secret: z.string().refine(isValidSecret, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional(),
+  secret: secret.optional(),
 });
 
 /** PATCH: every field optional; `status` may also re-enable a disabled endpoint. */

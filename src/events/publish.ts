@@ -2,13 +2,12 @@
 // workflow, and only then answer 202. A crash anywhere before that leaves the event undispatched; publishing
 // it again with the same idempotency key finishes the job instead of starting anything twice.
 
-import { ZodError } from 'zod';
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { forEachLimited, startDeliveryWorkflow, type TemporalTarget } from '../deliveries/start';
 import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
-import { RequestValidationError } from '../http/errors';
+import { fieldError } from '../http/errors';
 import { derivedId, newId } from '../ids';
 import { Event, type EventDoc } from './model';
 import type { PublishEventBody } from './schemas';
@@ -59,17 +58,7 @@ async function assertEndpointsExist(projectId: string, ids: string[]): Promise<v
   );
   const missing = ids.findIndex((id) => !found.has(id));
   if (missing >= 0) {
-    throw new RequestValidationError(
-      'body',
-      new ZodError([
-        {
-          code: 'custom',
-          path: ['endpoint_ids', missing],
-          message: 'endpoint not found',
-          input: ids[missing],
-        },
-      ]),
-    );
+    throw fieldError('body', ['endpoint_ids', missing], 'endpoint not found');
   }
 }
 

@@ -19,6 +19,8 @@ export interface AppDeps {
   taskQueue: string;
   adminKey: string;
   maxBodyBytes: number;
+  /** Lets endpoints point at loopback and private networks (tests, on-premise receivers). */
+  allowPrivateTargets: boolean;
   /** Deliveries per page of a bulk replay (one activity each). */
   bulkPageSize: number;
   logger: Logger;
@@ -46,7 +48,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const routes of [
     operationRoutes(temporal, deps.bulkPageSize),
     apiKeyRoutes(),
-    endpointRoutes(),
+    endpointRoutes(deps.allowPrivateTargets),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
   ]) {

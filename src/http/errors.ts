@@ -39,6 +39,18 @@ export class RequestValidationError extends Error {
   }
 }
 
+/** A 422 about one field, for checks a schema cannot make (a lookup, DNS). */
+export function fieldError(
+  location: RequestValidationError['location'],
+  path: (string | number)[],
+  message: string,
+) {
+  return new RequestValidationError(
+    location,
+    new ZodError([{ code: 'custom', path, message, input: undefined }]),
+  );
+}
+
 export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next) {
     try {

@@ -45,7 +45,12 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(): Promise<Stack> {
+export interface StackOptions {
+  /** The SSRF guard is off by default here: tests deliver to loopback receivers. */
+  allowPrivateTargets?: boolean;
+}
+
+export async function startStack({ allowPrivateTargets = true }: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
   const temporalPort = await freePort();
   let ferretPort = await freePort();
@@ -66,10 +71,24 @@ export async function startStack(): Promise<Stack> {
   await connectMongo(mongoUri);
   const client = await connectTemporalClient(temporalAddress, 'default');
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const worker = await createDeliveryWorker({ temporalAddress, namespace: 'default', taskQueue, logger });
+  const worker = await createDeliveryWorker({
+    temporalAddress,
+    namespace: 'default',
+    taskQueue,
+    allowPrivateTargets,
+    logger,
+  });
   const workerRun = worker.worker.run();
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
-  const app = createApp({ client, taskQueue, adminKey, maxBodyBytes: 256 * 1024, bulkPageSize: 7, logger });
+  const app = createApp({
+    client,
+    taskQueue,
+    adminKey,
+    maxBodyBytes: 256 * 1024,
+    bulkPageSize: 7,
+    allowPrivateTargets,
+    logger,
+  });
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
