@@ -1,4 +1,5 @@
 // The one mapping from errors to HTTP answers: {"detail": "..."} with the right status, or DESIGN.md's 422 list.
+import { STATUS_CODES } from 'node:http';
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import type { Logger } from '../logger';
@@ -55,9 +56,14 @@ export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next) {
     try {
       await next();
-      if (ctx.status === 404 && ctx.body === undefined) {
-        ctx.status = 404;
-        ctx.body = { detail: 'not found' };
+      // Answers made outside our routes (no route: 404, wrong method: 405) get the same JSON shape.
+      if (
+        ctx.status >= 400 &&
+        (ctx.body === undefined || ctx.body === null || typeof ctx.body === 'string')
+      ) {
+        const status = ctx.status;
+        ctx.body = { detail: (STATUS_CODES[status] ?? 'error').toLowerCase() };
+        ctx.status = status;
       }
     } catch (err) {
       if (err instanceof ApiError) {

@@ -48,9 +48,14 @@ export interface Stack {
 export interface StackOptions {
   /** The SSRF guard is off by default here: tests deliver to loopback receivers. */
   allowPrivateTargets?: boolean;
+  /** Run a worker in this process (default). Without one, workflows start but nothing runs them. */
+  worker?: boolean;
 }
 
-export async function startStack({ allowPrivateTargets = true }: StackOptions = {}): Promise<Stack> {
+export async function startStack({
+  allowPrivateTargets = true,
+  worker: withWorker = true,
+}: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
   const temporalPort = await freePort();
   let ferretPort = await freePort();
@@ -71,14 +76,16 @@ export async function startStack({ allowPrivateTargets = true }: StackOptions = 
   await connectMongo(mongoUri);
   const client = await connectTemporalClient(temporalAddress, 'default');
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
-  const worker = await createDeliveryWorker({
-    temporalAddress,
-    namespace: 'default',
-    taskQueue,
-    allowPrivateTargets,
-    logger,
-  });
-  const workerRun = worker.worker.run();
+  const worker = withWorker
+    ? await createDeliveryWorker({
+        temporalAddress,
+        namespace: 'default',
+        taskQueue,
+        allowPrivateTargets,
+        logger,
+      })
+    : null;
+  const workerRun = worker?.worker.run();
   const adminKey = `admin_${randomBytes(16).toString('hex')}`;
   const app = createApp({
     client,
@@ -130,9 +137,11 @@ export async function startStack({ allowPrivateTargets = true }: StackOptions = 
     async stop() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      worker.worker.shutdown();
-      await workerRun;
-      await worker.close();
+      if (worker) {
+        worker.worker.shutdown();
+        await workerRun;
+        await worker.close();
+      }
       await client.connection.close();
       await mongoose.disconnect();
       await Promise.all(children.map((c) => c.stop()));

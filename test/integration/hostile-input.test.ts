@@ -1,0 +1,224 @@
+// Property-based: thousands of random and mutated requests to every route. Never a 5xx, never a stack
+// trace, always DESIGN.md's error shape, and an error answer never changes what is stored.
+// No worker runs here, so no workflow started by a request that happens to be valid sends anything.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import fc from 'fast-check';
+import mongoose from 'mongoose';
+import { type Stack, startStack } from '../helpers/stack';
+
+const ROUTES: [string, string][] = [
+  ['POST', '/v1/projects'],
+  ['POST', '/v1/api-keys'],
+  ['GET', '/v1/api-keys'],
+  ['DELETE', '/v1/api-keys/{key}'],
+  ['POST', '/v1/endpoints'],
+  ['GET', '/v1/endpoints'],
+  ['GET', '/v1/endpoints/{ep}'],
+  ['PATCH', '/v1/endpoints/{ep}'],
+  ['DELETE', '/v1/endpoints/{ep}'],
+  ['POST', '/v1/endpoints/{ep}/secret/rotate'],
+  ['POST', '/v1/endpoints/{ep}/recover'],
+  ['POST', '/v1/endpoints/{ep}/events/{evt}/resend'],
+  ['POST', '/v1/events'],
+  ['GET', '/v1/events'],
+  ['GET', '/v1/events/{evt}'],
+  ['POST', '/v1/events/{evt}/replay'],
+  ['GET', '/v1/deliveries'],
+  ['GET', '/v1/deliveries/{dlv}'],
+  ['GET', '/v1/deliveries/{dlv}/attempts'],
+  ['POST', '/v1/deliveries/{dlv}/cancel'],
+  ['POST', '/v1/deliveries/{dlv}/retry'],
+  ['POST', '/v1/deliveries/{dlv}/replay'],
+  ['POST', '/v1/deliveries/replay'],
+  ['GET', '/v1/operations'],
+  ['GET', '/v1/operations/{op}'],
+  ['POST', '/v1/operations/{op}/cancel'],
+];
+
+/** Valid bodies to mutate, so that requests reach deep into validation rather than failing at once. */
+const VALID_BODIES: Record<string, unknown> = {
+  '/v1/projects': { name: 'p' },
+  '/v1/api-keys': { name: 'k' },
+  '/v1/endpoints': {
+    url: 'http://127.0.0.1:9/x',
+    event_types: ['a.b'],
+    retry: { max_attempts: 2 },
+    headers: { 'x-a': 'b' },
+  },
+  '/v1/events': { event_type: 'a.b', payload: { n: 1 }, idempotency_key: 'k', headers: { 'x-a': 'b' } },
+  '/v1/deliveries/replay': { filter: { status: 'failed', since: '2020-01-01T00:00:00Z' } },
+  rotate: { grace_period_s: 10 },
+  recover: { since: '2020-01-01T00:00:00Z' },
+};
+
+const junk = fc.oneof(
+  fc.string(),
+  fc.constant('../../etc/passwd'),
+  fc.constant('%00'),
+  fc.constant('dlv_'),
+  fc.constant('ep_0000000000000000000'),
+  fc.constant('{"$gt": ""}'),
+  fc.stringMatching(/^[a-z]{2,3}_[0-9a-z]{20}$/),
+);
+const jsonValue = fc.jsonValue({ maxDepth: 4 });
+
+function mutate(body: unknown, key: string, value: unknown, drop: boolean): unknown {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return value;
+  const copy: Record<string, unknown> = { ...(body as Record<string, unknown>) };
+  const keys = Object.keys(copy);
+  const target = keys.length > 0 && !key.startsWith('+') ? keys[key.length % keys.length] : key;
+  if (drop) delete copy[target];
+  else copy[target] = value;
+  return copy;
+}
+
+describe('hostile input', () => {
+  let stack: Stack;
+  let key: string;
+  const ids: Record<string, string[]> = {};
+
+  before(async () => {
+    stack = await startStack({ worker: false });
+    ({ key } = await stack.newProject('fuzz'));
+    // Real objects to aim at, of this project and of another one.
+    const other = await stack.newProject('other');
+    for (const k of [key, other.key]) {
+      const ep = await stack.request('POST', '/v1/endpoints', {
+        key: k,
+        body: { url: 'http://127.0.0.1:9/x', status: 'paused' },
+      });
+      const active = await stack.request('POST', '/v1/endpoints', {
+        key: k,
+        body: { url: 'http://127.0.0.1:9/y', event_types: ['z'] },
+      });
+      const event = await stack.request('POST', '/v1/events', {
+        key: k,
+        body: { event_type: 'z', payload: {} },
+      });
+      const apiKey = await stack.request('POST', '/v1/api-keys', { key: k, body: {} });
+      for (const [kind, id] of [
+        ['ep', ep.body.id],
+        ['ep', active.body.id],
+        ['evt', event.body.id],
+        ['dlv', event.body.deliveries[0].id],
+        ['key', apiKey.body.id],
+      ]) {
+        ids[kind] ??= [];
+        ids[kind].push(id);
+      }
+    }
+    ids.op = [];
+  });
+  after(async () => {
+    await stack?.stop();
+  });
+
+  async function fingerprint(): Promise<string> {
+    const db = mongoose.connection.db;
+    assert.ok(db);
+    const names = ['projects', 'api_keys', 'endpoints', 'events', 'deliveries', 'operations'];
+    const parts = await Promise.all(
+      names.map(async (name) => {
+        const docs = await db
+          .collection(name)
+          .find({}, { projection: { _id: 1, updated_at: 1, revoked_at: 1 } })
+          .toArray();
+        return `${name}:${docs
+          .map((d) => `${d._id}@${d.updated_at?.valueOf()}/${d.revoked_at ? 1 : 0}`)
+          .sort()
+          .join(',')}`;
+      }),
+    );
+    return parts.join('|');
+  }
+
+  const request = fc.record({
+    route: fc.constantFrom(...ROUTES),
+    params: fc.record({ pick: fc.nat(), junk, useJunk: fc.boolean() }),
+    auth: fc.constantFrom('project', 'project', 'project', 'admin', 'none', 'bogus'),
+    bodyKind: fc.constantFrom('mutated', 'mutated', 'json', 'raw', 'none'),
+    mutation: fc.record({
+      key: fc.oneof(fc.string({ maxLength: 8 }), fc.constant('+extra')),
+      value: jsonValue,
+      drop: fc.boolean(),
+    }),
+    json: jsonValue,
+    raw: fc.oneof(fc.string(), fc.constant('{"a":'), fc.constant('[[[[[[[['), fc.constant('\u0000')),
+    contentType: fc.constantFrom(
+      'application/json',
+      'application/json',
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      '',
+    ),
+    query: fc.dictionary(
+      fc.constantFrom('limit', 'cursor', 'status', 'since', 'until', 'endpoint_id', 'event_type', 'x'),
+      junk,
+      { maxKeys: 3 },
+    ),
+  });
+
+  it('answers every random request with a well-formed 2xx or 4xx, and errors write nothing', async () => {
+    let errors = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async (r) => {
+        const [method, template] = r.route;
+        const path = template.replace(/\{(\w+)\}/g, (_, kind: string) => {
+          const real = ids[kind] ?? [];
+          return r.params.useJunk || real.length === 0
+            ? encodeURIComponent(r.params.junk)
+            : real[r.params.pick % real.length];
+        });
+        const query = new URLSearchParams(r.query).toString();
+        const validBody =
+          VALID_BODIES[template] ??
+          (template.endsWith('rotate')
+            ? VALID_BODIES.rotate
+            : template.endsWith('recover')
+              ? VALID_BODIES.recover
+              : {});
+        let body: string | undefined;
+        if (method === 'GET') {
+          // fetch sends no body with GET.
+        } else if (r.bodyKind === 'mutated')
+          body = JSON.stringify(mutate(validBody, r.mutation.key, r.mutation.value, r.mutation.drop));
+        else if (r.bodyKind === 'json') body = JSON.stringify(r.json);
+        else if (r.bodyKind === 'raw') body = r.raw;
+        const headers: Record<string, string> = {};
+        if (body !== undefined && r.contentType) headers['content-type'] = r.contentType;
+        const token = { project: key, admin: stack.adminKey, none: undefined, bogus: 'hf_bogus' }[r.auth];
+        if (token) headers.authorization = `Bearer ${token}`;
+
+        const before = await fingerprint();
+        const res = await fetch(`${stack.baseUrl}${path}${query ? `?${query}` : ''}`, {
+          method,
+          headers,
+          body,
+        });
+        const text = await res.text();
+        const context = `${method} ${path}?${query} ${res.status} ${text.slice(0, 300)}`;
+        assert.ok(res.status < 500, context);
+        assert.ok(!/\n\s+at |\.ts:\d+/.test(text), `stack trace: ${context}`);
+        if (res.status >= 400) {
+          errors++;
+          const parsed = JSON.parse(text);
+          assert.ok(typeof parsed.detail === 'string' || Array.isArray(parsed.detail), context);
+          if (Array.isArray(parsed.detail)) {
+            assert.equal(res.status, 422, context);
+            for (const issue of parsed.detail) {
+              assert.ok(
+                Array.isArray(issue.loc) && typeof issue.msg === 'string' && typeof issue.type === 'string',
+                context,
+              );
+            }
+          }
+          if (method !== 'GET')
+            assert.equal(await fingerprint(), before, `an error wrote something: ${context}`);
+        }
+      }),
+      { numRuns: 1500, verbose: 1, seed: Number(process.env.FC_SEED ?? Date.now() % 100_000) },
+    );
+    assert.ok(errors > 500, `most random requests are errors (${errors})`);
+  });
+});
