@@ -32,7 +32,7 @@ export const retryNowSignal = defineSignal('retryNow');
 export const stateQuery = defineQuery<DeliveryLiveState>('state');
 
 /** Room for connection setup and view writes around the endpoint's own request timeout. */
-const ACTIVITY_OVERHEAD_MS = 30_000;
+const ACTIVITY_OVERHEAD_MS = 10_000;
 
 const bookkeeping = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -32,14 +32,46 @@ export async function beginAttempt(
       },
     },
     // No projection: FerretDB v1 does not implement `fields` in findAndModify.
-    { returnDocument: 'after' },
+    { returnDocument: 'before' },
   ).lean();
-  if (updated) return updated.attempts;
+  if (updated) {
+    // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
+    // that the attempt documents always add up to the view's count.
+    if (updated.status === 'in_progress' && updated.attempts > 0 && updated.last_attempt_at) {
+      await recordLostAttempt(updated, updated.attempts, updated.last_attempt_at);
+    }
+    return updated.attempts + 1;
+  }
   // Either this attempt was already counted (a repeated write) or the delivery is cancelled or gone.
   const current = await Delivery.findById(deliveryId, { attempts: 1, last_attempt_key: 1, status: 1 }).lean();
   if (current && current.last_attempt_key === attemptKey && current.status !== 'cancelled')
     return current.attempts;
   return null;
+}
+
+async function recordLostAttempt(delivery: DeliveryDoc, attempt: number, startedAt: Date): Promise<void> {
+  await DeliveryAttempt.updateOne(
+    { _id: derivedId('att', delivery._id, delivery._id, attempt) },
+    {
+      // $setOnInsert: when the attempt did record itself (and only its view write was lost), that stands.
+      $setOnInsert: {
+        delivery_id: delivery._id,
+        project_id: delivery.project_id,
+        endpoint_id: delivery.endpoint_id,
+        event_id: delivery.event_id,
+        attempt,
+        url: delivery.url,
+        status: 'failed',
+        outcome: 'lost',
+        status_code: null,
+        error: 'the worker stopped during the attempt',
+        response: null,
+        duration_ms: 0,
+        started_at: startedAt,
+      },
+    },
+    { upsert: true },
+  );
 }
 
 export interface AttemptRecord {

@@ -3,6 +3,8 @@ import getRawBody from 'raw-body';
 import { ApiError } from './errors';
 
 const MAX_DEPTH = 32;
+/** Values in one body at most: a wide body is as much a problem as a deep one. */
+const MAX_VALUES = 100_000;
 
 /**
  * Reads a JSON body into ctx.request.body for methods that carry one. 415 for another content type, 413 past
@@ -34,23 +36,29 @@ export function jsonBody(maxBytes: number) {
     } catch {
       throw new ApiError(400, 'request body is not valid JSON');
     }
-    if (depth(parsed) > MAX_DEPTH)
+    const shape = measure(parsed);
+    if (shape.depth > MAX_DEPTH)
       throw new ApiError(400, `request body nests deeper than ${MAX_DEPTH} levels`);
+    if (shape.values > MAX_VALUES)
+      throw new ApiError(400, `request body holds more than ${MAX_VALUES} values`);
     (ctx.request as { body?: unknown }).body = parsed;
     return next();
   };
 }
 
-function depth(value: unknown): number {
-  let max = 0;
+/** Nesting depth and number of values, stopping as soon as either limit is passed. */
+function measure(value: unknown): { depth: number; values: number } {
+  let depth = 0;
+  let values = 0;
   const stack: [unknown, number][] = [[value, 0]];
   while (stack.length > 0) {
     const [v, d] = stack.pop() as [unknown, number];
-    if (d > max) max = d;
-    if (d > MAX_DEPTH) return d;
+    values++;
+    if (d > depth) depth = d;
+    if (depth > MAX_DEPTH || values > MAX_VALUES) break;
     if (v !== null && typeof v === 'object') {
       for (const child of Object.values(v)) stack.push([child, d + 1]);
     }
   }
-  return max;
+  return { depth, values };
 }

@@ -1,5 +1,6 @@
 // The one mapping from errors to HTTP answers: {"detail": "..."} with the right status, or DESIGN.md's 422 list.
 import { STATUS_CODES } from 'node:http';
+import { ServiceError } from '@temporalio/client';
 import type { Context, Next } from 'koa';
 import { ZodError } from 'zod';
 import type { Logger } from '../logger';
@@ -52,6 +53,16 @@ export function fieldError(
   );
 }
 
+/** MongoDB or Temporal out of reach, as opposed to a bug. */
+function isUnavailable(err: unknown): boolean {
+  if (err instanceof ServiceError) return true;
+  const { name = '', message = '' } = err as { name?: string; message?: string };
+  return (
+    /^Mongo(ose)?(ServerSelection|Network|NetworkTimeout|NotConnected|PoolCleared)Error$/.test(name) ||
+    /buffering timed out/.test(message)
+  );
+}
+
 export function errorMiddleware(logger: Logger) {
   return async function handleErrors(ctx: Context, next: Next) {
     try {
@@ -75,6 +86,12 @@ export function errorMiddleware(logger: Logger) {
       } else if (err instanceof ZodError) {
         ctx.status = 422;
         ctx.body = { detail: new RequestValidationError('body', err).issues() };
+      } else if (isUnavailable(err)) {
+        // Nothing was accepted: the client may retry (with its idempotency key, for a publish).
+        logger.warn({ err, method: ctx.method, path: ctx.path }, 'dependency unavailable');
+        ctx.status = 503;
+        ctx.set('retry-after', '1');
+        ctx.body = { detail: 'a backing service (MongoDB or Temporal) is unavailable; retry shortly' };
       } else {
         logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
         ctx.status = 500;

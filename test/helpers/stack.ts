@@ -40,6 +40,10 @@ export interface Stack {
     path: string,
     opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<ApiResponse<T>>;
+  /** Stops the Temporal dev server (SIGTERM) and starts it again on the same port and database file. */
+  restartTemporal(downMs?: number): Promise<void>;
+  /** Stops FerretDB and starts it again on the same port and data after `downMs`. */
+  restartFerretDB(downMs?: number): Promise<void>;
   /** Creates a project and returns its API key. */
   newProject(name?: string): Promise<{ id: string; key: string }>;
   stop(): Promise<void>;
@@ -60,16 +64,17 @@ export async function startStack({
   const temporalPort = await freePort();
   let ferretPort = await freePort();
   while (ferretPort === temporalPort) ferretPort = await freePort();
-  const started = await Promise.allSettled([
-    startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true }),
-    startFerretDB({ home: HOME, dataDir, port: ferretPort }),
-  ]);
-  const children: ChildServer[] = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const launchTemporal = () =>
+    startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true });
+  const launchFerretDB = () => startFerretDB({ home: HOME, dataDir, port: ferretPort });
+  const started = await Promise.allSettled([launchTemporal(), launchFerretDB()]);
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
-    await Promise.all(children.map((c) => c.stop()));
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
     throw failed.reason;
   }
+  // Both servers keep their data in dataDir, so a restart picks up where they stopped.
+  let [temporal, ferretdb] = started.map((s) => (s as PromiseFulfilledResult<ChildServer>).value);
   const mongoUri = `mongodb://127.0.0.1:${ferretPort}/hookflow`;
   const temporalAddress = `127.0.0.1:${temporalPort}`;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
@@ -128,6 +133,16 @@ export async function startStack({
     dataDir,
     temporalBinary: join(HOME, 'venv', 'bin', 'temporal'),
     request,
+    async restartTemporal(downMs = 0) {
+      await temporal.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      temporal = await launchTemporal();
+    },
+    async restartFerretDB(downMs = 0) {
+      await ferretdb.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      ferretdb = await launchFerretDB();
+    },
     async newProject(name = 'test') {
       const res = await request('POST', '/v1/projects', { key: adminKey, body: { name } });
       if (res.status !== 201)
@@ -144,7 +159,7 @@ export async function startStack({
       }
       await client.connection.close();
       await mongoose.disconnect();
-      await Promise.all(children.map((c) => c.stop()));
+      await Promise.all([temporal.stop(), ferretdb.stop()]);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -182,6 +182,12 @@ describe('api', () => {
       body: { event_type: 'd', payload: deep },
     });
     assert.equal(tooDeep.status, 400);
+    const tooWide = await stack.request('POST', '/v1/events', {
+      key: alice.key,
+      body: { event_type: 'w', payload: new Array(120_000).fill(0) },
+    });
+    assert.equal(tooWide.status, 400);
+    assert.match(tooWide.body.detail, /more than 100000 values/);
     const badId = await stack.request('GET', '/v1/deliveries/not-an-id', { key: alice.key });
     assert.equal(badId.status, 422);
     assert.deepEqual(badId.body.detail[0].loc, ['path', 'id']);
