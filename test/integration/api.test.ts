@@ -1,6 +1,7 @@
 // The REST surface: auth, tenant isolation, validation and error shapes, endpoint CRUD.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ROUTES } from '../helpers/routes';
 import { type Stack, startStack } from '../helpers/stack';
 
 describe('api', () => {
@@ -99,19 +100,56 @@ describe('api', () => {
       stack.request('POST', '/v1/events', { key: alice.key, body: { event_type: 'x.y', payload: {} } }),
     );
     const deliveryId = aliceDelivery.body.deliveries[0].id;
-    const probes: [string, string, unknown?][] = [
-      ['GET', `/v1/endpoints/${ep.id}`],
-      ['PATCH', `/v1/endpoints/${ep.id}`, { description: 'hijack' }],
-      ['DELETE', `/v1/endpoints/${ep.id}`],
-      ['GET', `/v1/events/${event.body.id}`],
-      ['GET', `/v1/deliveries/${deliveryId}`],
-      ['GET', `/v1/deliveries/${deliveryId}/attempts`],
-    ];
-    for (const [method, path, body] of probes) {
-      const res = await stack.request(method, path, { key: bob.key, body });
-      assert.equal(res.status, 404, `${method} ${path}`);
+    await stack.request('POST', `/v1/deliveries/${deliveryId}/cancel`, { key: alice.key });
+    const op = await stack.request('POST', '/v1/deliveries/replay', {
+      key: alice.key,
+      body: { filter: { status: 'failed' } },
+    });
+    const keyId = (await stack.request('POST', '/v1/api-keys', { key: alice.key, body: {} })).body.id;
+    const aliceIds: Record<string, string> = {
+      ep: ep.id,
+      evt: event.body.id,
+      dlv: deliveryId,
+      op: op.body.id,
+      key: keyId,
+    };
+    const bodies: Record<string, unknown> = {
+      '/v1/endpoints/{ep}': { description: 'hijack' },
+      '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
+    };
+    // Every route that names an object, with Bob's key and Alice's ids: 404, as for an id that does not exist.
+    const probes = ROUTES.filter(([, template]) => template.includes('{'));
+    assert.ok(probes.length >= 15);
+    for (const [method, template] of probes) {
+      const path = template.replace(/\{(\w+)\}/g, (_, kind: string) => aliceIds[kind]);
+      const res = await stack.request(method, path, {
+        key: bob.key,
+        body: method === 'GET' ? undefined : (bodies[template] ?? {}),
+      });
+      assert.equal(res.status, 404, `${method} ${path}: ${JSON.stringify(res.body)}`);
       assert.ok(!JSON.stringify(res.body).includes('alice'), `${method} ${path} leaks nothing`);
+      const missing = await stack.request(
+        method,
+        template.replace(/\{(\w+)\}/g, (_, kind: string) => `${kind}_00000000000000000000`),
+        {
+          key: bob.key,
+          body: method === 'GET' ? undefined : (bodies[template] ?? {}),
+        },
+      );
+      assert.deepEqual(
+        [missing.status, missing.body],
+        [res.status, res.body],
+        `${method} ${template}: same as a missing id`,
+      );
     }
+    assert.equal(
+      (await stack.request('GET', `/v1/deliveries/${deliveryId}`, { key: alice.key })).status,
+      200,
+    );
+    assert.equal(
+      (await stack.request('GET', `/v1/operations/${op.body.id}`, { key: alice.key })).status,
+      200,
+    );
     const lists = await Promise.all(
       ['/v1/endpoints', '/v1/events', '/v1/deliveries'].map((p) => stack.request('GET', p, { key: bob.key })),
     );

@@ -5,36 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
+import { ROUTES } from '../helpers/routes';
 import { type Stack, startStack } from '../helpers/stack';
-
-const ROUTES: [string, string][] = [
-  ['POST', '/v1/projects'],
-  ['POST', '/v1/api-keys'],
-  ['GET', '/v1/api-keys'],
-  ['DELETE', '/v1/api-keys/{key}'],
-  ['POST', '/v1/endpoints'],
-  ['GET', '/v1/endpoints'],
-  ['GET', '/v1/endpoints/{ep}'],
-  ['PATCH', '/v1/endpoints/{ep}'],
-  ['DELETE', '/v1/endpoints/{ep}'],
-  ['POST', '/v1/endpoints/{ep}/secret/rotate'],
-  ['POST', '/v1/endpoints/{ep}/recover'],
-  ['POST', '/v1/endpoints/{ep}/events/{evt}/resend'],
-  ['POST', '/v1/events'],
-  ['GET', '/v1/events'],
-  ['GET', '/v1/events/{evt}'],
-  ['POST', '/v1/events/{evt}/replay'],
-  ['GET', '/v1/deliveries'],
-  ['GET', '/v1/deliveries/{dlv}'],
-  ['GET', '/v1/deliveries/{dlv}/attempts'],
-  ['POST', '/v1/deliveries/{dlv}/cancel'],
-  ['POST', '/v1/deliveries/{dlv}/retry'],
-  ['POST', '/v1/deliveries/{dlv}/replay'],
-  ['POST', '/v1/deliveries/replay'],
-  ['GET', '/v1/operations'],
-  ['GET', '/v1/operations/{op}'],
-  ['POST', '/v1/operations/{op}/cancel'],
-];
 
 /** Valid bodies to mutate, so that requests reach deep into validation rather than failing at once. */
 const VALID_BODIES: Record<string, unknown> = {
