@@ -20,7 +20,7 @@ export async function spawnWorker(stack: Stack): Promise<WorkerProcess> {
       TEMPORAL_ADDRESS: stack.temporalAddress,
       HOOKFLOW_TASK_QUEUE: stack.taskQueue,
       HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
     },
   });
   let output = '';

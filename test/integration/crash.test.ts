@@ -21,6 +21,9 @@ describe('crash safety', () => {
   let receiver: Receiver;
   let key: string;
   let worker: WorkerProcess | null = null;
+  /** Every worker's log output, and every signing secret handed out, to check the one never holds the other. */
+  const logs: string[] = [];
+  const secrets: string[] = [];
 
   before(async () => {
     [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
@@ -30,6 +33,12 @@ describe('crash safety', () => {
   afterEach(async () => {
     worker ??= await spawnWorker(stack);
   });
+
+  async function restartWorker(signal: NodeJS.Signals) {
+    await worker?.kill(signal);
+    logs.push(worker?.output() ?? '');
+    worker = await spawnWorker(stack);
+  }
   after(async () => {
     await worker?.kill('SIGTERM');
     await Promise.all([stack?.stop(), receiver?.stop()]);
@@ -46,6 +55,7 @@ describe('crash safety', () => {
       ...endpoint,
     });
     assert.equal(ep.status, 201, JSON.stringify(ep.body));
+    secrets.push(ep.body.secret);
     const ids: string[] = [];
     for (let i = 0; i < count; i++) {
       const res = await api('POST', '/v1/events', { event_type: `t${path}`, payload: { i } });
@@ -100,8 +110,7 @@ describe('crash safety', () => {
       (v) => v.status === 'retrying',
     );
     assert.equal((await delivery(midAttempt)).status, 'in_progress');
-    await worker?.kill('SIGKILL');
-    worker = await spawnWorker(stack);
+    await restartWorker('SIGKILL');
 
     const [a, b] = await allSucceededConsistently([midAttempt, midBackoff]);
     assert.equal(held, 1);
@@ -217,5 +226,14 @@ describe('crash safety', () => {
     assert.equal(repeat.body.deliveries.length, 1);
     const [req] = await receiver.waitFor('/half-published', 1);
     assert.equal(req.body, '{"half":true}');
+  });
+
+  it('never writes a signing secret to the worker logs', async () => {
+    await restartWorker('SIGTERM');
+    const all = logs.join('\n');
+    assert.ok(all.includes('attempt finished'), 'the workers logged their attempts (at debug level and up)');
+    assert.ok(secrets.length >= 3);
+    for (const secret of secrets)
+      assert.ok(!all.includes(secret.slice('whsec_'.length)), 'secret found in logs');
   });
 });
