@@ -13,10 +13,16 @@ export interface WorkerOptions {
   logger: Logger;
 }
 
+/** Slot and poller settings, shared with the benchmark's Temporal-floor worker so both run alike. */
+export const WORKER_TUNING = {
+  maxConcurrentActivityTaskExecutions: 200,
+  maxConcurrentWorkflowTaskExecutions: 100,
+} as const;
+
 let runtimeInstalled = false;
 
 /** Routes the SDK's own logs (warnings and errors only) into our pino logger. Once per process. */
-function installRuntime(logger: Logger) {
+export function installRuntime(logger: Logger) {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   Runtime.install({
@@ -57,7 +63,7 @@ export async function createDeliveryWorker({
       allowPrivateTargets,
       temporal: { client, taskQueue },
     }),
-    maxConcurrentActivityTaskExecutions: 200,
+    ...WORKER_TUNING,
   });
   return {
     worker,

@@ -1,0 +1,490 @@
+// `npm run bench`: in ONE run, on the same servers, measures
+//   1. hookflow: N events through the REST API to M endpoints, API and worker in their own processes;
+//   2. the Temporal floor: N×M workflows of one no-op activity each, with the same worker settings;
+//   3. the network floor: the same receiver hit N×M times by an undici loop with the same concurrency;
+// prints a table with the ratios and writes every figure as JSON to bench/results/.
+// `--soak MINUTES` publishes at a steady rate instead and records the API's and worker's RSS over time.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { Pool } from 'undici';
+import { freePort, startFerretDB, startTemporalDevServer } from '../src/embedded';
+import { createLogger } from '../src/logger';
+import { installRuntime, WORKER_TUNING } from '../src/worker';
+
+const root = join(__dirname, '..');
+const home = join(root, '.hookflow');
+
+const { values: opts } = parseArgs({
+  options: {
+    events: { type: 'string', default: '500' },
+    endpoints: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16' },
+    rate: { type: 'string' },
+    'latency-ms': { type: 'string', default: '0' },
+    'failure-rate': { type: 'string', default: '0' },
+    soak: { type: 'string' },
+  },
+});
+const N = Number(opts.events);
+const M = Number(opts.endpoints);
+const C = Number(opts.concurrency);
+const RATE = opts.rate ? Number(opts.rate) : null;
+const LATENCY_MS = Number(opts['latency-ms']);
+const FAILURE_RATE = Number(opts['failure-rate']);
+const SOAK_MINUTES = opts.soak ? Number(opts.soak) : null;
+
+// --- measuring --------------------------------------------------------------------------------------------
+
+function percentiles(samples: number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null;
+  return {
+    p50: at(50),
+    p95: at(95),
+    p99: at(99),
+    max: sorted[sorted.length - 1] ?? null,
+    count: sorted.length,
+  };
+}
+
+const CLOCK_TICKS = 100;
+
+/** CPU seconds and peak RSS of a process, from /proc (Linux). */
+function processUsage(pid: number) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const cpuSeconds = (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds, peakRssMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
+}
+
+// --- the receiver -----------------------------------------------------------------------------------------
+
+interface Receipt {
+  key: string;
+  at: number;
+}
+
+function startReceiver(): Promise<{ server: Server; url: string; receipts: Receipt[] }> {
+  const receipts: Receipt[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const answer = () => {
+        if (FAILURE_RATE > 0 && Math.random() < FAILURE_RATE) {
+          res.writeHead(500);
+          res.end();
+          return;
+        }
+        receipts.push({
+          key: `${req.headers['webhook-id'] ?? req.headers['x-bench-id']}${req.url}`,
+          at: Date.now(),
+        });
+        res.writeHead(204);
+        res.end();
+      };
+      if (LATENCY_MS > 0) setTimeout(answer, LATENCY_MS);
+      else answer();
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, receipts }),
+    ),
+  );
+}
+
+async function waitForReceipts(receipts: Receipt[], count: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (receipts.length < count) {
+    if (Date.now() > deadline) throw new Error(`only ${receipts.length} of ${count} deliveries arrived`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Runs `task(i)` for i in [0, total) with `concurrency` in flight, or at `rate` per second. */
+async function drive(total: number, task: (i: number) => Promise<void>) {
+  let next = 0;
+  if (RATE) {
+    const started = Date.now();
+    const inflight: Promise<void>[] = [];
+    while (next < total) {
+      const due = started + (next * 1000) / RATE;
+      if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+      inflight.push(task(next++));
+    }
+    await Promise.all(inflight);
+    return;
+  }
+  await Promise.all(
+    Array.from({ length: C }, async () => {
+      while (next < total) await task(next++);
+    }),
+  );
+}
+
+// --- processes --------------------------------------------------------------------------------------------
+
+function spawnRole(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('hookflow is running')) {
+        clearInterval(timer);
+        resolve(child);
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`${role} exited: ${output}`));
+      }
+    }, 50);
+  });
+}
+
+async function stopChild(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+// --- the three measurements -------------------------------------------------------------------------------
+
+interface Servers {
+  temporalAddress: string;
+  mongoUri: string;
+}
+
+async function measureHookflow(servers: Servers, receiverUrl: string, receipts: Receipt[]) {
+  const apiPort = await freePort();
+  const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
+  const env = {
+    MONGODB_URI: servers.mongoUri,
+    TEMPORAL_ADDRESS: servers.temporalAddress,
+    HOOKFLOW_TASK_QUEUE: `bench-${randomBytes(4).toString('hex')}`,
+    HOOKFLOW_PORT: String(apiPort),
+    HOOKFLOW_ADMIN_KEY: adminKey,
+    HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
+  };
+  const [api, worker] = await Promise.all([spawnRole('api', env), spawnRole('worker', env)]);
+  const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections: C });
+  const call = async (path: string, key: string, body: unknown) => {
+    const res = await pool.request({
+      method: 'POST',
+      path,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.body.json()) as Record<string, unknown>;
+    if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
+  const project = await call('/v1/projects', adminKey, { name: 'bench' });
+  const key = (project.api_key as { key: string }).key;
+  const retry = { max_attempts: 10, initial_interval_ms: 100, backoff_coefficient: 2, max_interval_ms: 2000 };
+  for (let e = 0; e < M; e++) {
+    await call('/v1/endpoints', key, {
+      url: `${receiverUrl}/hookflow/${e}`,
+      event_types: ['bench.event'],
+      retry,
+    });
+  }
+  const cpuBefore = { api: processUsage(api.pid as number), worker: processUsage(worker.pid as number) };
+  const publishedAt = new Map<string, number>();
+  const acceptLatency: number[] = [];
+  const started = Date.now();
+  await drive(N, async (i) => {
+    const t0 = Date.now();
+    const event = await call('/v1/events', key, { event_type: 'bench.event', payload: { i, at: t0 } });
+    acceptLatency.push(Date.now() - t0);
+    publishedAt.set(event.id as string, t0);
+  });
+  const accepted = Date.now();
+  await waitForReceipts(receipts, N * M, 600_000);
+  const finished = Math.max(...receipts.map((r) => r.at));
+  const latencies = receipts.map((r) => r.at - (publishedAt.get(r.key.split('/')[0]) ?? r.at));
+  const usage = { api: processUsage(api.pid as number), worker: processUsage(worker.pid as number) };
+  await pool.close();
+  await Promise.all([stopChild(api), stopChild(worker)]);
+  return {
+    events: N,
+    endpoints: M,
+    deliveries: N * M,
+    acceptedEventsPerSecond: N / ((accepted - started) / 1000),
+    deliveriesPerSecond: (N * M) / ((finished - started) / 1000),
+    publishToReceiptMs: percentiles(latencies),
+    acceptMs: percentiles(acceptLatency),
+    api: { cpuSeconds: usage.api.cpuSeconds - cpuBefore.api.cpuSeconds, peakRssMiB: usage.api.peakRssMiB },
+    worker: {
+      cpuSeconds: usage.worker.cpuSeconds - cpuBefore.worker.cpuSeconds,
+      peakRssMiB: usage.worker.peakRssMiB,
+    },
+  };
+}
+
+async function measureTemporalFloor(servers: Servers) {
+  const total = N * M;
+  const taskQueue = `bench-floor-${randomBytes(4).toString('hex')}`;
+  const startedAt = new Map<string, number>();
+  const ran: number[] = [];
+  const connection = await NativeConnection.connect({ address: servers.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowsPath: require.resolve('./floor-workflow'),
+    activities: {
+      async noop(id: string) {
+        ran.push(Date.now() - (startedAt.get(id) ?? Date.now()));
+      },
+    },
+    ...WORKER_TUNING,
+  });
+  const running = worker.run();
+  const client = new Client({ connection: await Connection.connect({ address: servers.temporalAddress }) });
+  const cpuBefore = process.cpuUsage();
+  const started = Date.now();
+  await drive(total, async (i) => {
+    const id = `floor-${taskQueue}-${i}`;
+    startedAt.set(id, Date.now());
+    await client.workflow.start('floorWorkflow', { taskQueue, workflowId: id, args: [id] });
+  });
+  while (ran.length < total) await new Promise((r) => setTimeout(r, 20));
+  const finished = Date.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await client.connection.close();
+  return {
+    workflows: total,
+    workflowsPerSecond: total / ((finished - started) / 1000),
+    startToActivityMs: percentiles(ran),
+    benchProcessCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+async function measureNetworkFloor(receiverUrl: string, receipts: Receipt[]) {
+  const total = N * M;
+  const pool = new Pool(receiverUrl, { connections: C });
+  const latencies: number[] = [];
+  const started = Date.now();
+  await drive(total, async (i) => {
+    const t0 = Date.now();
+    const res = await pool.request({
+      method: 'POST',
+      path: '/network',
+      headers: { 'content-type': 'application/json', 'x-bench-id': `net-${i}` },
+      body: JSON.stringify({ i }),
+    });
+    await res.body.dump();
+    latencies.push(Date.now() - t0);
+  });
+  const finished = Date.now();
+  await pool.close();
+  return {
+    requests: total,
+    requestsPerSecond: total / ((finished - started) / 1000),
+    latencyMs: percentiles(latencies),
+    received: receipts.length,
+  };
+}
+
+async function soak(servers: Servers, receiverUrl: string, minutes: number) {
+  const rate = RATE ?? 20;
+  const apiPort = await freePort();
+  const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
+  const env = {
+    MONGODB_URI: servers.mongoUri,
+    TEMPORAL_ADDRESS: servers.temporalAddress,
+    HOOKFLOW_TASK_QUEUE: `soak-${randomBytes(4).toString('hex')}`,
+    HOOKFLOW_PORT: String(apiPort),
+    HOOKFLOW_ADMIN_KEY: adminKey,
+    HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
+  };
+  const [api, worker] = await Promise.all([spawnRole('api', env), spawnRole('worker', env)]);
+  const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections: 8 });
+  const post = async (path: string, key: string, body: unknown) => {
+    const res = await pool.request({
+      method: 'POST',
+      path,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return (await res.body.json()) as Record<string, unknown>;
+  };
+  const key = ((await post('/v1/projects', adminKey, { name: 'soak' })).api_key as { key: string }).key;
+  await post('/v1/endpoints', key, { url: `${receiverUrl}/soak`, event_types: ['soak'] });
+  const samples: { t: number; apiRssMiB: number; workerRssMiB: number }[] = [];
+  const started = Date.now();
+  const sampler = setInterval(() => {
+    samples.push({
+      t: Math.round((Date.now() - started) / 1000),
+      apiRssMiB: processUsage(api.pid as number).rssMiB,
+      workerRssMiB: processUsage(worker.pid as number).rssMiB,
+    });
+  }, 5000);
+  let published = 0;
+  const end = started + minutes * 60_000;
+  while (Date.now() < end) {
+    const due = started + (published * 1000) / rate;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+    void post('/v1/events', key, { event_type: 'soak', payload: { n: published } });
+    published++;
+  }
+  clearInterval(sampler);
+  await pool.close();
+  await Promise.all([stopChild(api), stopChild(worker)]);
+  const minute = samples.filter((s) => s.t <= 60);
+  const last = samples.filter((s) => s.t >= minutes * 60 - 60);
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  return {
+    minutes,
+    rate,
+    published,
+    samples,
+    apiRssMiB: {
+      firstMinute: avg(minute.map((s) => s.apiRssMiB)),
+      lastMinute: avg(last.map((s) => s.apiRssMiB)),
+    },
+    workerRssMiB: {
+      firstMinute: avg(minute.map((s) => s.workerRssMiB)),
+      lastMinute: avg(last.map((s) => s.workerRssMiB)),
+    },
+  };
+}
+
+// --- the run ----------------------------------------------------------------------------------------------
+
+async function main() {
+  installRuntime(createLogger('warn'));
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
+  const children: { stop(): Promise<void>; process?: ChildProcess }[] = [];
+  let servers: Servers;
+  if (process.env.TEMPORAL_ADDRESS && process.env.MONGODB_URI) {
+    servers = { temporalAddress: process.env.TEMPORAL_ADDRESS, mongoUri: process.env.MONGODB_URI };
+  } else {
+    const [temporalPort, ferretPort] = [await freePort(), await freePort()];
+    children.push(
+      ...(await Promise.all([
+        process.env.TEMPORAL_ADDRESS
+          ? { stop: async () => {} }
+          : startTemporalDevServer({ home, dataDir, port: temporalPort, uiPort: 0, headless: true }),
+        process.env.MONGODB_URI
+          ? { stop: async () => {} }
+          : startFerretDB({ home, dataDir, port: ferretPort }),
+      ])),
+    );
+    servers = {
+      temporalAddress: process.env.TEMPORAL_ADDRESS ?? `127.0.0.1:${temporalPort}`,
+      mongoUri: process.env.MONGODB_URI ?? `mongodb://127.0.0.1:${ferretPort}/hookflow_bench`,
+    };
+  }
+  const receiver = await startReceiver();
+  // CPU seconds of the embedded servers over the whole run: where the time goes besides our processes.
+  const serverPids = children.flatMap((c) => (c.process?.pid ? [c.process.pid] : []));
+  const serverCpu = () => serverPids.map((pid) => processUsage(pid).cpuSeconds);
+  const serverCpuBefore = serverCpu();
+  const machine = {
+    cores: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    node: process.version,
+    temporalCli: execFileSync(join(home, 'venv', 'bin', 'temporal'), ['--version'])
+      .toString()
+      .trim(),
+  };
+  const settings = {
+    events: N,
+    endpoints: M,
+    concurrency: C,
+    rate: RATE,
+    latencyMs: LATENCY_MS,
+    failureRate: FAILURE_RATE,
+  };
+  let result: Record<string, unknown>;
+  try {
+    if (SOAK_MINUTES) {
+      result = { kind: 'soak', machine, settings, soak: await soak(servers, receiver.url, SOAK_MINUTES) };
+    } else {
+      const hookflowRun = await measureHookflow(servers, receiver.url, receiver.receipts);
+      const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - serverCpuBefore[i]);
+      const hookflow = {
+        ...hookflowRun,
+        temporalServerCpuSeconds: temporalCpu,
+        ferretdbCpuSeconds: ferretCpu,
+      };
+      receiver.receipts.length = 0;
+      const floorCpuBefore = serverCpu();
+      const floorRun = await measureTemporalFloor(servers);
+      const temporalFloor = {
+        ...floorRun,
+        temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0),
+      };
+      const networkFloor = await measureNetworkFloor(receiver.url, receiver.receipts);
+      result = {
+        kind: 'throughput',
+        machine,
+        settings,
+        hookflow,
+        temporalFloor,
+        networkFloor,
+        ratios: {
+          hookflowToTemporalFloor: hookflow.deliveriesPerSecond / temporalFloor.workflowsPerSecond,
+          hookflowToNetworkFloor: hookflow.deliveriesPerSecond / networkFloor.requestsPerSecond,
+          p50LatencyToTemporalFloor:
+            (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
+        },
+      };
+      const row = (name: string, perSecond: number, p: ReturnType<typeof percentiles>) =>
+        `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
+      process.stdout.write(
+        [
+          '',
+          row('hookflow', hookflow.deliveriesPerSecond, hookflow.publishToReceiptMs),
+          row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
+          row('network floor', networkFloor.requestsPerSecond, networkFloor.latencyMs),
+          `hookflow / temporal floor: ${(result.ratios as Record<string, number>).hookflowToTemporalFloor.toFixed(2)}   hookflow / network floor: ${(result.ratios as Record<string, number>).hookflowToNetworkFloor.toFixed(3)}`,
+          `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; API ${hookflow.api.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.api.peakRssMiB.toFixed(0)} MiB; worker ${hookflow.worker.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.worker.peakRssMiB.toFixed(0)} MiB`,
+          `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}`,
+          '',
+        ].join('\n'),
+      );
+    }
+  } finally {
+    receiver.server.close();
+    for (const child of children) await child.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const dir = join(root, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${result.kind}.json`);
+  writeFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...result }, null, 2)}\n`);
+  process.stdout.write(`results written to ${file}\n`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
