@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { QueryFilter } from 'mongoose';
+import { findOwned } from '../src/db';
 import { Delivery, type DeliveryDoc } from '../src/deliveries/model';
 import { createReplayDelivery } from '../src/deliveries/replay';
 import { forEachLimited, type TemporalTarget } from '../src/deliveries/start';
@@ -60,7 +61,7 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
       const [endpoints, events] = await Promise.all([
         Endpoint.find({ _id: { $in: endpointIds }, project_id: op.project_id }).lean(),
         // One lookup per event: FerretDB scans the (large) events collection for `$in`, not for `_id`.
-        Promise.all(eventIds.map((id) => Event.findOne({ _id: id, project_id: op.project_id }).lean())),
+        Promise.all(eventIds.map((id) => findOwned(Event, id, op.project_id))),
       ]);
       const endpointById = new Map<string, EndpointDoc>(endpoints.map((e) => [e._id, e]));
       const eventById = new Map<string, EventDoc>(events.flatMap((e) => (e ? [[e._id, e] as const] : [])));

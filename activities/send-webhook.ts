@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Dispatcher, request } from 'undici';
-import { Delivery } from '../src/deliveries/model';
+import { findOwned } from '../src/db';
 import { beginAttempt, finishAttempt } from '../src/deliveries/view';
 import {
   type AttemptFailureDetails,
@@ -54,19 +54,16 @@ interface HttpOutcome {
 export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: SendWebhookDeps) {
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
-    const delivery = await Delivery.findById(input.deliveryId).lean();
-    if (!delivery)
-      throw ApplicationFailure.nonRetryable('delivery view not found', FailureTypes.deliveryFailed);
-    const [endpoint, event] = await Promise.all([
-      Endpoint.findOne({ _id: delivery.endpoint_id, project_id: delivery.project_id }).lean(),
-      Event.findOne({ _id: delivery.event_id, project_id: delivery.project_id }).lean(),
-    ]);
-
     const runId = info.workflowExecution?.runId ?? 'standalone';
     const attemptKey = `${runId}:${info.activityId}:${info.attempt}`;
-    const attempt = await beginAttempt(input.deliveryId, runId, attemptKey);
-    if (attempt === null)
+    const begun = await beginAttempt(input.deliveryId, runId, attemptKey);
+    if (begun === null)
       throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
+    const { view: delivery, attempt } = begun;
+    const [endpoint, event] = await Promise.all([
+      findOwned(Endpoint, delivery.endpoint_id, delivery.project_id),
+      findOwned(Event, delivery.event_id, delivery.project_id),
+    ]);
 
     const startedAt = new Date();
     let outcome: HttpOutcome;

@@ -1,4 +1,4 @@
-import mongoose from 'mongoose';
+import mongoose, { type Model } from 'mongoose';
 
 export async function connectMongo(uri: string): Promise<typeof mongoose> {
   mongoose.set('strictQuery', true);
@@ -10,4 +10,18 @@ export async function connectMongo(uri: string): Promise<typeof mongoose> {
 
 export function isDuplicateKeyError(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+}
+
+/**
+ * The object `id` if it belongs to `projectId`, else null. Looks up by `_id` alone and checks the project
+ * here: FerretDB serves a filter that is exactly `{_id}` from its index and scans the collection for any
+ * other, so `{_id, project_id}` would cost a full scan.
+ */
+export async function findOwned<D extends { project_id: string }>(
+  model: Model<D>,
+  id: string,
+  projectId: string,
+): Promise<D | null> {
+  const doc = (await model.findById(id).lean()) as D | null;
+  return doc && doc.project_id === projectId ? doc : null;
 }

@@ -7,7 +7,7 @@ import type { EventDoc } from '../events/model';
 import { conflict } from '../http/errors';
 import { newId } from '../ids';
 import { Delivery, type DeliveryDoc } from './model';
-import { startDeliveryWorkflow, type TemporalTarget } from './start';
+import { startDeliveryWorkflow, storeDeliveries, type TemporalTarget } from './start';
 
 export interface ReplayRequest {
   event: Pick<EventDoc, '_id' | 'project_id' | 'event_type'>;
@@ -33,26 +33,20 @@ export async function createReplayDelivery(
   req: ReplayRequest,
 ): Promise<DeliveryDoc> {
   const id = req.id ?? newId('dlv');
-  const delivery = await Delivery.findOneAndUpdate(
-    { _id: id },
+  const [delivery] = await storeDeliveries([
     {
-      $setOnInsert: {
-        _id: id,
-        project_id: req.event.project_id,
-        endpoint_id: req.endpoint._id,
-        event_id: req.event._id,
-        event_type: req.event.event_type,
-        url: req.endpoint.url,
-        status: 'pending',
-        attempts: 0,
-        trigger: req.trigger,
-        replay_of_delivery_id: req.replayOf,
-        workflow_id: deliveryWorkflowId(id),
-      },
+      _id: id,
+      project_id: req.event.project_id,
+      endpoint_id: req.endpoint._id,
+      event_id: req.event._id,
+      event_type: req.event.event_type,
+      url: req.endpoint.url,
+      trigger: req.trigger,
+      replay_of_delivery_id: req.replayOf,
+      workflow_id: deliveryWorkflowId(id),
     },
-    { upsert: true, returnDocument: 'after' },
-  ).lean();
-  if (!delivery) throw new Error('replay delivery upsert returned nothing');
+  ]);
+  if (!delivery) throw new Error('replay delivery was not stored');
   await startDeliveryWorkflow(temporal, delivery, req.endpoint);
   return delivery;
 }

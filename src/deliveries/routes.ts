@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { findOwned } from '../db';
 import { DELIVERY_STATUSES } from '../delivery-contract';
 import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
@@ -29,7 +30,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
   const router = new Router();
 
   const findDelivery = async (projectId: string, id: string) => {
-    const delivery = await Delivery.findOne({ _id: id, project_id: projectId }).lean();
+    const delivery = await findOwned(Delivery, id, projectId);
     if (!delivery) throw notFound('delivery');
     return delivery;
   };
@@ -71,8 +72,8 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     const { projectId } = auth(ctx);
     const original = await findDelivery(projectId, id);
     const [event, endpoint] = await Promise.all([
-      Event.findOne({ _id: original.event_id, project_id: projectId }).lean(),
-      Endpoint.findOne({ _id: original.endpoint_id, project_id: projectId }).lean(),
+      findOwned(Event, original.event_id, projectId),
+      findOwned(Endpoint, original.endpoint_id, projectId),
     ]);
     if (!event) throw notFound('event');
     if (!endpoint) throw notFound('endpoint');
@@ -92,8 +93,8 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     const params = parsePath(ctx, ResendPath);
     const { projectId } = auth(ctx);
     const [event, endpoint] = await Promise.all([
-      Event.findOne({ _id: params.event_id, project_id: projectId }).lean(),
-      Endpoint.findOne({ _id: params.endpoint_id, project_id: projectId }).lean(),
+      findOwned(Event, params.event_id, projectId),
+      findOwned(Endpoint, params.endpoint_id, projectId),
     ]);
     if (!endpoint) throw notFound('endpoint');
     if (!event) throw notFound('event');

@@ -2,7 +2,7 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
-import type { DeliveryDoc } from './model';
+import { Delivery, type DeliveryDoc } from './model';
 
 export interface TemporalTarget {
   client: Client;
@@ -43,6 +43,40 @@ export async function startDeliveryWorkflow(
     });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+}
+
+export type NewDelivery = Pick<
+  DeliveryDoc,
+  | '_id'
+  | 'project_id'
+  | 'endpoint_id'
+  | 'event_id'
+  | 'event_type'
+  | 'url'
+  | 'trigger'
+  | 'workflow_id'
+  | 'replay_of_delivery_id'
+>;
+
+/**
+ * Inserts new delivery views and returns them as stored. A view already there under the same (derived) id,
+ * from a repeated dispatch or a retried bulk page, is kept as it is. Inserts, not upserts: FerretDB makes
+ * every update scan the collection.
+ */
+export async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
+  if (views.length === 0) return [];
+  try {
+    const inserted = await Delivery.insertMany(views, { ordered: false });
+    return inserted.map((d) => d.toObject() as DeliveryDoc);
+  } catch (err) {
+    const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
+    const onlyDuplicates =
+      (err as { code?: number }).code === 11000 ||
+      (writeErrors?.length && writeErrors.every((e) => (e.code ?? e.err?.code) === 11000));
+    if (!onlyDuplicates) throw err;
+    const stored = await Promise.all(views.map((v) => Delivery.findById(v._id).lean()));
+    return stored.filter((d) => d !== null) as DeliveryDoc[];
   }
 }
 

@@ -1,77 +1,81 @@
 // Idempotent writes of the delivery view. Activities call these; a retried activity, a worker that died
 // mid-write or a reset workflow run can repeat any of them without double-counting.
-import type { QueryFilter } from 'mongoose';
+//
+// Every write is filtered by `_id` alone, the one filter FerretDB serves from an index (any other filter
+// makes it scan the collection), and the guards are checked on the document read just before. That is safe
+// because a delivery has one writer at a time: its workflow runs one attempt after the other, and marks it
+// cancelled or failed only once the attempt in flight has finished.
 import { derivedId } from '../ids';
 import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './model';
 
 /** A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. */
-function notCancelledBy(runId: string): QueryFilter<DeliveryDoc> {
-  return { $or: [{ status: { $ne: 'cancelled' } }, { run_id: { $ne: runId } }] };
+function cancelledBy(view: DeliveryDoc, runId: string): boolean {
+  return view.status === 'cancelled' && view.run_id === runId;
 }
 
 /**
- * Marks the delivery in_progress and counts the attempt, once per `attemptKey`.
- * Returns the attempt number, or null when the delivery is gone or was cancelled.
+ * Marks the delivery in_progress and counts the attempt, once per `attemptKey`. Returns the attempt number
+ * and the view as it was, or null when the delivery is gone or was cancelled.
  */
 export async function beginAttempt(
   deliveryId: string,
   runId: string,
   attemptKey: string,
-): Promise<number | null> {
-  const now = new Date();
-  const updated = await Delivery.findOneAndUpdate(
-    { _id: deliveryId, last_attempt_key: { $ne: attemptKey }, ...notCancelledBy(runId) },
+): Promise<{ attempt: number; view: DeliveryDoc } | null> {
+  const view = await Delivery.findById(deliveryId).lean();
+  if (!view || cancelledBy(view, runId)) return null;
+  // Already counted: this is a repeat of a call whose answer was lost.
+  if (view.last_attempt_key === attemptKey) return { attempt: view.attempts, view };
+  // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
+  // that the attempt documents always add up to the view's count.
+  if (view.status === 'in_progress' && view.attempts > 0 && view.last_attempt_at) {
+    await recordLostAttempt(view, view.attempts, view.last_attempt_at);
+  }
+  const attempt = (view.attempts ?? 0) + 1;
+  await Delivery.updateOne(
+    { _id: deliveryId },
     {
-      $inc: { attempts: 1 },
       $set: {
         status: 'in_progress',
+        attempts: attempt,
         last_attempt_key: attemptKey,
-        last_attempt_at: now,
+        last_attempt_at: new Date(),
         next_attempt_at: null,
         run_id: runId,
       },
     },
-    // No projection: FerretDB v1 does not implement `fields` in findAndModify.
-    { returnDocument: 'before' },
-  ).lean();
-  if (updated) {
-    // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
-    // that the attempt documents always add up to the view's count.
-    if (updated.status === 'in_progress' && updated.attempts > 0 && updated.last_attempt_at) {
-      await recordLostAttempt(updated, updated.attempts, updated.last_attempt_at);
-    }
-    return updated.attempts + 1;
-  }
-  // Either this attempt was already counted (a repeated write) or the delivery is cancelled or gone.
-  const current = await Delivery.findById(deliveryId, { attempts: 1, last_attempt_key: 1, status: 1 }).lean();
-  if (current && current.last_attempt_key === attemptKey && current.status !== 'cancelled')
-    return current.attempts;
-  return null;
+  );
+  return { attempt, view };
 }
 
 async function recordLostAttempt(delivery: DeliveryDoc, attempt: number, startedAt: Date): Promise<void> {
-  await DeliveryAttempt.updateOne(
-    { _id: derivedId('att', delivery._id, delivery._id, attempt) },
-    {
-      // $setOnInsert: when the attempt did record itself (and only its view write was lost), that stands.
-      $setOnInsert: {
-        delivery_id: delivery._id,
-        project_id: delivery.project_id,
-        endpoint_id: delivery.endpoint_id,
-        event_id: delivery.event_id,
-        attempt,
-        url: delivery.url,
-        status: 'failed',
-        outcome: 'lost',
-        status_code: null,
-        error: 'the worker stopped during the attempt',
-        response: null,
-        duration_ms: 0,
-        started_at: startedAt,
-      },
-    },
-    { upsert: true },
-  );
+  await insertAttempt(delivery._id, {
+    project_id: delivery.project_id,
+    endpoint_id: delivery.endpoint_id,
+    event_id: delivery.event_id,
+    attempt,
+    url: delivery.url,
+    status: 'failed',
+    outcome: 'lost',
+    status_code: null,
+    error: 'the worker stopped during the attempt',
+    response: null,
+    duration_ms: 0,
+    started_at: startedAt,
+  });
+}
+
+/** Stores an attempt document once; when it is already there (a repeated call), the first one stands. */
+async function insertAttempt(deliveryId: string, attempt: AttemptRecord['attempt']): Promise<void> {
+  try {
+    await DeliveryAttempt.create({
+      _id: derivedId('att', deliveryId, deliveryId, attempt.attempt),
+      delivery_id: deliveryId,
+      ...attempt,
+    });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 11000) throw err;
+  }
 }
 
 export interface AttemptRecord {
@@ -86,15 +90,12 @@ export interface AttemptRecord {
 /** Stores the attempt document and the attempt's outcome on the view, both idempotently. */
 export async function finishAttempt(record: AttemptRecord): Promise<void> {
   const { attempt } = record;
-  await DeliveryAttempt.updateOne(
-    { _id: derivedId('att', record.deliveryId, record.deliveryId, attempt.attempt) },
-    { $setOnInsert: { delivery_id: record.deliveryId, ...attempt } },
-    { upsert: true },
-  );
-  const now = new Date();
+  await insertAttempt(record.deliveryId, attempt);
+  const view = await Delivery.findById(record.deliveryId).lean();
+  // Only the attempt that began last may write its outcome, and never over a cancel of this run.
+  if (!view || view.last_attempt_key !== record.attemptKey || cancelledBy(view, record.runId)) return;
   await Delivery.updateOne(
-    // Only the attempt that last began may write its outcome, and never over a cancel of this run.
-    { _id: record.deliveryId, last_attempt_key: record.attemptKey, ...notCancelledBy(record.runId) },
+    { _id: record.deliveryId },
     {
       $set: {
         status: record.status,
@@ -103,7 +104,7 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
         last_error: attempt.error,
         last_response: attempt.response,
         last_duration_ms: attempt.duration_ms,
-        delivered_at: record.status === 'succeeded' ? now : null,
+        delivered_at: record.status === 'succeeded' ? new Date() : null,
         run_id: record.runId,
       },
     },
@@ -117,11 +118,11 @@ export async function markFinal(
   status: 'cancelled' | 'failed',
   error: string,
 ): Promise<void> {
-  const filter: QueryFilter<DeliveryDoc> =
-    status === 'cancelled'
-      ? { _id: deliveryId, status: { $ne: 'succeeded' } }
-      : { _id: deliveryId, status: { $nin: ['succeeded', 'failed'] }, ...notCancelledBy(runId) };
-  await Delivery.updateOne(filter, {
-    $set: { status, next_attempt_at: null, last_error: error, run_id: runId },
-  });
+  const view = await Delivery.findById(deliveryId).lean();
+  if (!view || view.status === 'succeeded') return;
+  if (status === 'failed' && (view.status === 'failed' || cancelledBy(view, runId))) return;
+  await Delivery.updateOne(
+    { _id: deliveryId },
+    { $set: { status, next_attempt_at: null, last_error: error, run_id: runId } },
+  );
 }

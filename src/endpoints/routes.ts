@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { findOwned } from '../db';
 import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import { listPage, pageQuery } from '../http/pagination';
@@ -68,7 +69,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
 
   router.get('/v1/endpoints/:id', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
-    const endpoint = await Endpoint.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const endpoint = await findOwned(Endpoint, id, auth(ctx).projectId);
     if (!endpoint) throw notFound('endpoint');
     ctx.body = presentEndpoint(endpoint);
   });
@@ -77,7 +78,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, UpdateEndpointBody);
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
-    const current = await Endpoint.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const current = await findOwned(Endpoint, id, auth(ctx).projectId);
     if (!current) throw notFound('endpoint');
     const { retry, ...rest } = body;
     const set: Record<string, unknown> = { ...rest };
@@ -98,7 +99,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RotateSecretBody.default({}));
     const { projectId } = auth(ctx);
-    const endpoint = await Endpoint.findOne({ _id: id, project_id: projectId }).lean();
+    const endpoint = await findOwned(Endpoint, id, projectId);
     if (!endpoint) throw notFound('endpoint');
     const now = new Date();
     const graceEnds = new Date(now.getTime() + (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);

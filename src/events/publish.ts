@@ -4,7 +4,12 @@
 
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
-import { forEachLimited, startDeliveryWorkflow, type TemporalTarget } from '../deliveries/start';
+import {
+  forEachLimited,
+  startDeliveryWorkflow,
+  storeDeliveries,
+  type TemporalTarget,
+} from '../deliveries/start';
 import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
 import { fieldError } from '../http/errors';
@@ -85,37 +90,22 @@ async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<Deli
   for (const ep of candidates)
     if (event.endpoint_ids || subscribes(ep, event.event_type)) endpoints.set(ep._id, ep);
 
-  if (endpoints.size > 0) {
-    // Ids derived from (event, endpoint): a repeated dispatch lands on the deliveries the first one stored.
-    await Delivery.bulkWrite(
-      [...endpoints.values()].map((ep) => {
-        const id = initialDeliveryId(event._id, ep._id);
-        return {
-          updateOne: {
-            filter: { _id: id },
-            update: {
-              $setOnInsert: {
-                _id: id,
-                project_id: event.project_id,
-                endpoint_id: ep._id,
-                event_id: event._id,
-                event_type: event.event_type,
-                url: ep.url,
-                status: 'pending',
-                attempts: 0,
-                trigger: 'initial',
-                workflow_id: deliveryWorkflowId(id),
-              },
-            },
-            upsert: true,
-          },
-        };
-      }),
-      { ordered: false },
-    );
-  }
-  const deliveries = await deliveriesById(
-    [...endpoints.keys()].map((id) => initialDeliveryId(event._id, id)),
+  // Ids derived from (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
+  const deliveries = await storeDeliveries(
+    [...endpoints.values()].map((ep) => {
+      const id = initialDeliveryId(event._id, ep._id);
+      return {
+        _id: id,
+        project_id: event.project_id,
+        endpoint_id: ep._id,
+        event_id: event._id,
+        event_type: event.event_type,
+        url: ep.url,
+        trigger: 'initial' as const,
+        replay_of_delivery_id: null,
+        workflow_id: deliveryWorkflowId(id),
+      };
+    }),
   );
   await forEachLimited(deliveries, START_CONCURRENCY, async (delivery) => {
     const endpoint = endpoints.get(delivery.endpoint_id);

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { findOwned } from '../db';
 import { presentDelivery } from '../deliveries/model';
 import { createReplayDelivery, latestDelivery } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
@@ -49,7 +50,7 @@ export function eventRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/events/:id', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
-    const event = await Event.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const event = await findOwned(Event, id, auth(ctx).projectId);
     if (!event) throw notFound('event');
     ctx.body = presentEvent(event);
   });
@@ -59,7 +60,7 @@ export function eventRoutes(temporal: TemporalTarget): Router {
   router.post('/v1/events/:id/replay', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
     const { projectId } = auth(ctx);
-    const event = await Event.findOne({ _id: id, project_id: projectId }).lean();
+    const event = await findOwned(Event, id, projectId);
     if (!event) throw notFound('event');
     const candidates = await Endpoint.find({
       project_id: projectId,

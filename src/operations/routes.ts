@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
+import { findOwned } from '../db';
 import { assertReplayable } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
 import { DELIVERY_STATUSES } from '../delivery-contract';
@@ -73,7 +74,7 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
     const { filter } = parseBody(ctx, BulkReplayBody);
     const { projectId } = auth(ctx);
     if (filter.endpoint_id) {
-      const endpoint = await Endpoint.findOne({ _id: filter.endpoint_id, project_id: projectId }).lean();
+      const endpoint = await findOwned(Endpoint, filter.endpoint_id, projectId);
       if (!endpoint) throw notFound('endpoint');
       assertReplayable(endpoint);
     }
@@ -86,7 +87,7 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RecoverBody);
     const { projectId } = auth(ctx);
-    const endpoint = await Endpoint.findOne({ _id: id, project_id: projectId }).lean();
+    const endpoint = await findOwned(Endpoint, id, projectId);
     if (!endpoint) throw notFound('endpoint');
     assertReplayable(endpoint);
     const filter: ReplayFilter = { endpoint_id: id, status: 'failed', since: body.since, until: body.until };
@@ -101,14 +102,14 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
 
   router.get('/v1/operations/:id', async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
-    const op = await Operation.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const op = await findOwned(Operation, id, auth(ctx).projectId);
     if (!op) throw notFound('operation');
     ctx.body = presentOperation(op);
   });
 
   router.post('/v1/operations/:id/cancel', async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
-    const op = await Operation.findOne({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const op = await findOwned(Operation, id, auth(ctx).projectId);
     if (!op) throw notFound('operation');
     if (op.status !== 'running') throw conflict(`operation is already ${op.status}`);
     try {
