@@ -113,14 +113,17 @@ async function waitForReceipts(receipts: Receipt[], count: number, timeoutMs: nu
   }
 }
 
-/** Runs `task(i)` for i in [0, total) with `concurrency` in flight, or at `rate` per second. */
-async function drive(total: number, task: (i: number) => Promise<void>) {
+/**
+ * Runs `task(i)` for i in [0, total) with `concurrency` in flight, or, with --rate, at `rate × perEvent` per
+ * second: the floors start one workflow or request per delivery, so they keep pace with hookflow's deliveries.
+ */
+async function drive(total: number, task: (i: number) => Promise<void>, perEvent = 1) {
   let next = 0;
   if (RATE) {
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     while (next < total) {
-      const due = started + (next * 1000) / RATE;
+      const due = started + (next * 1000) / (RATE * perEvent);
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       inflight.push(task(next++));
     }
@@ -265,11 +268,15 @@ async function measureTemporalFloor(servers: Servers) {
   const client = new Client({ connection: await Connection.connect({ address: servers.temporalAddress }) });
   const cpuBefore = process.cpuUsage();
   const started = Date.now();
-  await drive(total, async (i) => {
-    const id = `floor-${taskQueue}-${i}`;
-    startedAt.set(id, Date.now());
-    await client.workflow.start('floorWorkflow', { taskQueue, workflowId: id, args: [id] });
-  });
+  await drive(
+    total,
+    async (i) => {
+      const id = `floor-${taskQueue}-${i}`;
+      startedAt.set(id, Date.now());
+      await client.workflow.start('floorWorkflow', { taskQueue, workflowId: id, args: [id] });
+    },
+    M,
+  );
   while (ran.length < total) await new Promise((r) => setTimeout(r, 20));
   const finished = Date.now();
   const cpu = process.cpuUsage(cpuBefore);
@@ -290,17 +297,21 @@ async function measureNetworkFloor(receiverUrl: string, receipts: Receipt[]) {
   const pool = new Pool(receiverUrl, { connections: C });
   const latencies: number[] = [];
   const started = Date.now();
-  await drive(total, async (i) => {
-    const t0 = Date.now();
-    const res = await pool.request({
-      method: 'POST',
-      path: '/network',
-      headers: { 'content-type': 'application/json', 'x-bench-id': `net-${i}` },
-      body: JSON.stringify({ i }),
-    });
-    await res.body.dump();
-    latencies.push(Date.now() - t0);
-  });
+  await drive(
+    total,
+    async (i) => {
+      const t0 = Date.now();
+      const res = await pool.request({
+        method: 'POST',
+        path: '/network',
+        headers: { 'content-type': 'application/json', 'x-bench-id': `net-${i}` },
+        body: JSON.stringify({ i }),
+      });
+      await res.body.dump();
+      latencies.push(Date.now() - t0);
+    },
+    M,
+  );
   const finished = Date.now();
   await pool.close();
   return {
