@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { QueryFilter } from 'mongoose';
 import { findOwned } from '../src/db';
 import { Delivery, type DeliveryDoc } from '../src/deliveries/model';
@@ -86,6 +86,7 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
           id: derivedId('dlv', op._id, op._id, original._id),
         });
         next.replayed++;
+        Context.current().heartbeat();
       });
       next.done += page.length;
       if (page.length > 0) next.afterId = page[page.length - 1]._id;

@@ -8,9 +8,16 @@ import { type BulkReplayInput, PAGES_PER_RUN } from '../src/operations/contract'
 
 export const cancelOperationSignal = defineSignal('cancel');
 
-const { countReplayTargets, replayPage, finishOperation } = proxyActivities<Activities>({
+const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' };
+const { countReplayTargets, finishOperation } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+  retry,
+});
+// A page heartbeats after each delivery: when its worker dies, another takes the page over within seconds.
+const { replayPage } = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
+  retry,
 });
 
 export async function bulkReplayWorkflow(input: BulkReplayInput): Promise<void> {

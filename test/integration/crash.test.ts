@@ -228,6 +228,51 @@ describe('crash safety', () => {
     assert.equal(req.body, '{"half":true}');
   });
 
+  it('finishes a bulk replay whose worker was SIGKILLed mid-operation, replaying each delivery once', async () => {
+    const path = '/bulk-crash';
+    receiver.script(path, status(400));
+    const ep = await api('POST', '/v1/endpoints', { url: receiver.url(path), event_types: ['bulk.crash'] });
+    secrets.push(ep.body.secret);
+    const count = 80;
+    await Promise.all(
+      Array.from({ length: count }, (_, i) =>
+        api('POST', '/v1/events', { event_type: 'bulk.crash', payload: { i } }),
+      ),
+    );
+    await eventually(
+      () => api('GET', `/v1/deliveries?endpoint_id=${ep.body.id}&status=failed&limit=250`),
+      (r) => r.body.data.length === count,
+      60_000,
+    );
+    // Slow answers keep the operation busy long enough to kill its worker in the middle.
+    receiver.script(path, (_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200);
+        res.end();
+      }, 200);
+    });
+    const op = await api('POST', '/v1/deliveries/replay', {
+      filter: { endpoint_id: ep.body.id, status: 'failed' },
+    });
+    await eventually(
+      () => api('GET', `/v1/operations/${op.body.id}`).then((r) => r.body),
+      (o) => o.done > 0,
+    );
+    await restartWorker('SIGKILL');
+    const done = await eventually(
+      () => api('GET', `/v1/operations/${op.body.id}`).then((r) => r.body),
+      (o) => o.status === 'completed',
+      90_000,
+    );
+    assert.equal(done.done, count);
+    assert.equal(done.replayed, count);
+    const replays = await receiver.waitFor(path, 2 * count, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const replayOf = replays.slice(count).map((r) => r.headers['hookflow-replay-of']);
+    assert.equal(replayOf.length, count, 'no delivery replayed twice');
+    assert.equal(new Set(replayOf).size, count);
+  });
+
   it('never writes a signing secret to the worker logs', async () => {
     await restartWorker('SIGTERM');
     const all = logs.join('\n');
