@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Dispatcher, request } from 'undici';
 import { findOwned } from '../src/db';
+import type { DeliveryDoc } from '../src/deliveries/model';
 import { beginAttempt, finishAttempt } from '../src/deliveries/view';
 import {
   type AttemptFailureDetails,
@@ -9,8 +10,8 @@ import {
   type SendWebhookInput,
   type SendWebhookResult,
 } from '../src/delivery-contract';
-import { Endpoint, signingSecrets } from '../src/endpoints/model';
-import { Event } from '../src/events/model';
+import { Endpoint, type EndpointDoc, signingSecrets } from '../src/endpoints/model';
+import { Event, type EventDoc } from '../src/events/model';
 import type { Logger } from '../src/logger';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import { signatureHeader } from '../src/signing';
@@ -80,30 +81,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
       };
       verdict = { kind: 'fail' };
     } else {
-      const timestamp = Math.floor(startedAt.getTime() / 1000);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of [
-        ...Object.entries(endpoint.headers ?? {}),
-        ...Object.entries(event.headers ?? {}),
-      ]) {
-        if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
-      }
-      Object.assign(headers, {
-        'content-type': 'application/json',
-        'user-agent': USER_AGENT,
-        'webhook-id': event._id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(
-          signingSecrets(endpoint, startedAt),
-          event._id,
-          timestamp,
-          event.payload_json,
-        ),
-        'hookflow-event-type': event.event_type,
-        'hookflow-delivery-id': delivery._id,
-        'hookflow-attempt': String(attempt),
-      });
-      if (delivery.replay_of_delivery_id) headers['hookflow-replay-of'] = delivery.replay_of_delivery_id;
+      const headers = requestHeaders(endpoint, event, delivery, attempt, startedAt);
       outcome = await post(
         dispatcher,
         endpoint.url,
@@ -112,13 +90,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
         endpoint.timeout_ms,
         allowPrivateTargets,
       );
-      // A blocked target is a setting to change, not a passing fault: fail at once.
-      verdict =
-        outcome.error === 'blocked'
-          ? { kind: 'fail' }
-          : outcome.statusCode === null
-            ? { kind: 'retry', retryAfterMs: null }
-            : classifyStatus(outcome.statusCode, outcome.retryAfter);
+      verdict = judge(outcome);
     }
 
     const lastInSchedule = info.attempt >= input.scheduleAttempts;
@@ -191,6 +163,48 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
       nextRetryDelay: retryAfterMs ?? undefined,
     });
   };
+}
+
+/** The outgoing headers: the endpoint's and the event's own, then ours, which they cannot override. */
+function requestHeaders(
+  endpoint: EndpointDoc,
+  event: EventDoc,
+  delivery: DeliveryDoc,
+  attempt: number,
+  at: Date,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of [
+    ...Object.entries(endpoint.headers ?? {}),
+    ...Object.entries(event.headers ?? {}),
+  ]) {
+    if (!RESERVED_HEADERS.has(name.toLowerCase())) headers[name.toLowerCase()] = value;
+  }
+  const timestamp = Math.floor(at.getTime() / 1000);
+  Object.assign(headers, {
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+    'webhook-id': event._id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatureHeader(
+      signingSecrets(endpoint, at),
+      event._id,
+      timestamp,
+      event.payload_json,
+    ),
+    'hookflow-event-type': event.event_type,
+    'hookflow-delivery-id': delivery._id,
+    'hookflow-attempt': String(attempt),
+  });
+  if (delivery.replay_of_delivery_id) headers['hookflow-replay-of'] = delivery.replay_of_delivery_id;
+  return headers;
+}
+
+function judge(outcome: HttpOutcome): Verdict {
+  // A blocked target is a setting to change, not a passing fault: fail at once.
+  if (outcome.error === 'blocked') return { kind: 'fail' };
+  if (outcome.statusCode === null) return { kind: 'retry', retryAfterMs: null };
+  return classifyStatus(outcome.statusCode, outcome.retryAfter);
 }
 
 async function post(
