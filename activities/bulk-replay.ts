@@ -1,6 +1,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { QueryFilter } from 'mongoose';
-import { findOwned } from '../src/db';
+import { findOwned, isDuplicateKeyError } from '../src/db';
 import { Delivery, type DeliveryDoc } from '../src/deliveries/model';
 import { createReplayDelivery } from '../src/deliveries/replay';
 import { forEachLimited, type TemporalTarget } from '../src/deliveries/start';
@@ -8,8 +8,14 @@ import { Endpoint, type EndpointDoc } from '../src/endpoints/model';
 import { Event, type EventDoc } from '../src/events/model';
 import { createdBetween } from '../src/http/pagination';
 import { derivedId } from '../src/ids';
-import type { BulkProgress, ReplayPageResult } from '../src/operations/contract';
-import { Operation, type OperationDoc } from '../src/operations/model';
+import type { BulkProgress } from '../src/operations/contract';
+import {
+  Operation,
+  type OperationDoc,
+  OperationPage,
+  type OperationPageDoc,
+  operationPageId,
+} from '../src/operations/model';
 
 const START_CONCURRENCY = 16;
 
@@ -32,30 +38,48 @@ async function loadOperation(operationId: string): Promise<OperationDoc> {
 
 export function createBulkReplayActivities(temporal: TemporalTarget) {
   return {
-    /** Counts the deliveries the operation will go through (those older than the operation). */
-    async countReplayTargets(operationId: string): Promise<number> {
+    /**
+     * Finds the deliveries the operation goes through (those older than the operation, in id order), stores
+     * them as pages and the total on the operation, and returns the number of pages. Idempotent: a retry
+     * stores the same pages.
+     */
+    async planReplayPages(operationId: string): Promise<number> {
       const op = await loadOperation(operationId);
-      const total = await Delivery.countDocuments({ ...targetFilter(op), _id: { $lt: op.before_id } });
-      await Operation.updateOne({ _id: operationId }, { $set: { total } });
-      return total;
+      const ids = (
+        await Delivery.find({ ...targetFilter(op), _id: { $lt: op.before_id } }, { _id: 1 })
+          .sort({ _id: 1 })
+          .lean()
+      ).map((d) => d._id);
+      const pages: OperationPageDoc[] = [];
+      for (let n = 0; n * op.page_size < ids.length; n++) {
+        pages.push({
+          _id: operationPageId(op._id, n),
+          delivery_ids: ids.slice(n * op.page_size, (n + 1) * op.page_size),
+        });
+      }
+      try {
+        if (pages.length > 0) await OperationPage.insertMany(pages, { ordered: false });
+      } catch (err) {
+        if (!isDuplicateKeyError(err)) throw err;
+      }
+      await Operation.updateOne({ _id: operationId }, { $set: { total: ids.length } });
+      return pages.length;
     },
 
-    /** Replays the next page after `progress.afterId` and records the new progress (absolute, so idempotent). */
+    /** Replays page `progress.page` and records the new progress (absolute counts, so idempotent). */
     async replayPage({
       operationId,
       progress,
     }: {
       operationId: string;
       progress: BulkProgress;
-    }): Promise<ReplayPageResult> {
+    }): Promise<BulkProgress> {
       const op = await loadOperation(operationId);
-      const page = await Delivery.find({
-        ...targetFilter(op),
-        _id: { $gt: progress.afterId, $lt: op.before_id },
-      })
-        .sort({ _id: 1 })
-        .limit(op.page_size)
-        .lean();
+      const pageDoc = await OperationPage.findById(operationPageId(op._id, progress.page)).lean();
+      const found = await Promise.all(
+        (pageDoc?.delivery_ids ?? []).map((id) => Delivery.findById(id).lean()),
+      );
+      const page = found.filter((d) => d !== null) as DeliveryDoc[];
       const endpointIds = [...new Set(page.map((d) => d.endpoint_id))];
       const eventIds = [...new Set(page.map((d) => d.event_id))];
       const [endpoints, events] = await Promise.all([
@@ -66,7 +90,8 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
       const endpointById = new Map<string, EndpointDoc>(endpoints.map((e) => [e._id, e]));
       const eventById = new Map<string, EventDoc>(events.flatMap((e) => (e ? [[e._id, e] as const] : [])));
 
-      const next = { ...progress };
+      const next = { ...progress, page: progress.page + 1 };
+      next.failed += (pageDoc?.delivery_ids.length ?? 0) - page.length;
       await forEachLimited(page, START_CONCURRENCY, async (original) => {
         const endpoint = endpointById.get(original.endpoint_id);
         const event = eventById.get(original.event_id);
@@ -88,13 +113,12 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
         next.replayed++;
         Context.current().heartbeat();
       });
-      next.done += page.length;
-      if (page.length > 0) next.afterId = page[page.length - 1]._id;
+      next.done += pageDoc?.delivery_ids.length ?? 0;
       await Operation.updateOne(
         { _id: operationId, status: 'running' },
         { $set: { done: next.done, replayed: next.replayed, skipped: next.skipped, failed: next.failed } },
       );
-      return { progress: next, exhausted: page.length < op.page_size };
+      return next;
     },
 
     async finishOperation({

@@ -8,8 +8,15 @@ export async function connectMongo(uri: string): Promise<typeof mongoose> {
   return mongoose;
 }
 
+/** A duplicate-key error, or a bulk insert whose every failure is one: what a repeated insert of the same ids gives. */
 export function isDuplicateKeyError(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: number }).code === 11000;
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, writeErrors } = err as {
+    code?: number;
+    writeErrors?: { code?: number; err?: { code?: number } }[];
+  };
+  if (writeErrors?.length) return writeErrors.every((e) => (e.code ?? e.err?.code) === 11000);
+  return code === 11000;
 }
 
 /**

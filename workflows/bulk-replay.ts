@@ -1,7 +1,7 @@
-// A bulk replay (POST /v1/deliveries/replay) or endpoint recovery (POST /v1/endpoints/{id}/recover):
-// pages through the matching deliveries in id order, replaying each page in one activity, and continues
-// as new every few pages. Each replayed delivery is keyed by (operation, original delivery), so a page
-// retried after a crash never replays a delivery twice.
+// A bulk replay (POST /v1/deliveries/replay) or endpoint recovery (POST /v1/endpoints/{id}/recover): plans
+// its pages once (the matching deliveries' ids, in id order), replays one page per activity, and continues
+// as new every few pages. Each replayed delivery's id is derived from (operation, original delivery), so a
+// page retried after a crash never replays a delivery twice.
 import { continueAsNew, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { type BulkReplayInput, PAGES_PER_RUN } from '../src/operations/contract';
@@ -9,7 +9,7 @@ import { type BulkReplayInput, PAGES_PER_RUN } from '../src/operations/contract'
 export const cancelOperationSignal = defineSignal('cancel');
 
 const retry = { initialInterval: '1 second', maximumInterval: '30 seconds' };
-const { countReplayTargets, finishOperation } = proxyActivities<Activities>({
+const { planReplayPages, finishOperation } = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry,
 });
@@ -25,21 +25,20 @@ export async function bulkReplayWorkflow(input: BulkReplayInput): Promise<void> 
   setHandler(cancelOperationSignal, () => {
     cancelled = true;
   });
-  if (!input.counted) await countReplayTargets(input.operationId);
+  const pages = input.pages ?? (await planReplayPages(input.operationId));
 
   let progress = input.progress;
-  for (let page = 0; page < PAGES_PER_RUN; page++) {
+  for (let n = 0; n < PAGES_PER_RUN; n++) {
     // A cancel stops the operation between pages.
     if (cancelled) {
       await finishOperation({ operationId: input.operationId, status: 'cancelled' });
       return;
     }
-    const result = await replayPage({ operationId: input.operationId, progress });
-    progress = result.progress;
-    if (result.exhausted) {
+    if (progress.page >= pages) {
       await finishOperation({ operationId: input.operationId, status: 'completed' });
       return;
     }
+    progress = await replayPage({ operationId: input.operationId, progress });
   }
-  await continueAsNew<typeof bulkReplayWorkflow>({ operationId: input.operationId, progress, counted: true });
+  await continueAsNew<typeof bulkReplayWorkflow>({ operationId: input.operationId, progress, pages });
 }

@@ -1,5 +1,6 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { isDuplicateKeyError } from '../db';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
 import { Delivery, type DeliveryDoc } from './model';
@@ -70,11 +71,7 @@ export async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc
     const inserted = await Delivery.insertMany(views, { ordered: false });
     return inserted.map((d) => d.toObject() as DeliveryDoc);
   } catch (err) {
-    const writeErrors = (err as { writeErrors?: { code?: number; err?: { code?: number } }[] }).writeErrors;
-    const onlyDuplicates =
-      (err as { code?: number }).code === 11000 ||
-      (writeErrors?.length && writeErrors.every((e) => (e.code ?? e.err?.code) === 11000));
-    if (!onlyDuplicates) throw err;
+    if (!isDuplicateKeyError(err)) throw err;
     const stored = await Promise.all(views.map((v) => Delivery.findById(v._id).lean()));
     return stored.filter((d) => d !== null) as DeliveryDoc[];
   }

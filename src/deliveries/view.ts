@@ -5,6 +5,7 @@
 // makes it scan the collection), and the guards are checked on the document read just before. That is safe
 // because a delivery has one writer at a time: its workflow runs one attempt after the other, and marks it
 // cancelled or failed only once the attempt in flight has finished.
+import { isDuplicateKeyError } from '../db';
 import { derivedId } from '../ids';
 import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './model';
 
@@ -74,7 +75,7 @@ async function insertAttempt(deliveryId: string, attempt: AttemptRecord['attempt
       ...attempt,
     });
   } catch (err) {
-    if ((err as { code?: number }).code !== 11000) throw err;
+    if (!isDuplicateKeyError(err)) throw err;
   }
 }
 

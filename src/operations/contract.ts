@@ -1,8 +1,8 @@
 // What the bulk replay workflow and its activities agree on. Imported by workflow code: no I/O.
 
 export interface BulkProgress {
-  /** Last delivery id processed: the next page starts after it. */
-  afterId: string;
+  /** The next page to replay. */
+  page: number;
   done: number;
   replayed: number;
   skipped: number;
@@ -12,14 +12,8 @@ export interface BulkProgress {
 export interface BulkReplayInput {
   operationId: string;
   progress: BulkProgress;
-  /** Set once the total has been counted (the first run of the workflow counts it). */
-  counted: boolean;
-}
-
-export interface ReplayPageResult {
-  progress: BulkProgress;
-  /** No deliveries are left after this page. */
-  exhausted: boolean;
+  /** Pages the operation was cut into, once its first run has planned them. */
+  pages: number | null;
 }
 
 /** Pages per workflow run before continuing as new, which keeps each run's history short. */

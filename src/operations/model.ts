@@ -55,6 +55,28 @@ const schema = new Schema<OperationDoc>(
 
 export const Operation = model<OperationDoc>('Operation', schema, 'operations');
 
+/**
+ * One page of an operation: the ids of the deliveries it replays, fixed when the operation starts. Pages are
+ * read by `_id` (`<operation>:<n>`), so replaying page n never queries the deliveries collection again.
+ */
+export interface OperationPageDoc {
+  _id: string;
+  delivery_ids: string[];
+}
+
+export const OperationPage = model<OperationPageDoc>(
+  'OperationPage',
+  new Schema<OperationPageDoc>(
+    { _id: { type: String, required: true }, delivery_ids: [String] },
+    { versionKey: false },
+  ),
+  'operation_pages',
+);
+
+export function operationPageId(operationId: string, page: number): string {
+  return `${operationId}:${page}`;
+}
+
 export function operationWorkflowId(operationId: string): string {
   return `operation-${operationId}`;
 }

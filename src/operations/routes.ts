@@ -55,8 +55,8 @@ async function startOperation(
   });
   const input: BulkReplayInput = {
     operationId: id,
-    progress: { afterId: '', done: 0, replayed: 0, skipped: 0, failed: 0 },
-    counted: false,
+    progress: { page: 0, done: 0, replayed: 0, skipped: 0, failed: 0 },
+    pages: null,
   };
   await temporal.client.workflow.start('bulkReplayWorkflow', {
     taskQueue: temporal.taskQueue,

@@ -54,11 +54,14 @@ export interface StackOptions {
   allowPrivateTargets?: boolean;
   /** Run a worker in this process (default). Without one, workflows start but nothing runs them. */
   worker?: boolean;
+  /** Deliveries per bulk-replay page: small by default so that tests cross continue-as-new. */
+  bulkPageSize?: number;
 }
 
 export async function startStack({
   allowPrivateTargets = true,
   worker: withWorker = true,
+  bulkPageSize = 7,
 }: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
   const temporalPort = await freePort();
@@ -97,7 +100,7 @@ export async function startStack({
     taskQueue,
     adminKey,
     maxBodyBytes: 256 * 1024,
-    bulkPageSize: 7,
+    bulkPageSize,
     allowPrivateTargets,
     logger,
   });
