@@ -180,7 +180,8 @@ interface Servers {
   mongoUri: string;
 }
 
-async function measureHookflow(servers: Servers, receiverUrl: string, receipts: Receipt[]) {
+/** hookflow's API and worker, each in its own process, and a project with an API key to publish with. */
+async function startHookflow(servers: Servers, connections: number) {
   const apiPort = await freePort();
   const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
   const env = {
@@ -192,7 +193,7 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
     HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
   };
   const [api, worker] = await Promise.all([spawnRole('api', env), spawnRole('worker', env)]);
-  const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections: C });
+  const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections });
   const call = async (path: string, key: string, body: unknown) => {
     const res = await pool.request({
       method: 'POST',
@@ -205,7 +206,21 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
     return json;
   };
   const project = await call('/v1/projects', adminKey, { name: 'bench' });
-  const key = (project.api_key as { key: string }).key;
+  return {
+    api: api.pid as number,
+    worker: worker.pid as number,
+    key: (project.api_key as { key: string }).key,
+    call,
+    async stop() {
+      await pool.close();
+      await Promise.all([stopChild(api), stopChild(worker)]);
+    },
+  };
+}
+
+async function measureHookflow(servers: Servers, receiverUrl: string, receipts: Receipt[]) {
+  const hookflow = await startHookflow(servers, C);
+  const { call, key } = hookflow;
   const retry = { max_attempts: 10, initial_interval_ms: 100, backoff_coefficient: 2, max_interval_ms: 2000 };
   for (let e = 0; e < M; e++) {
     await call('/v1/endpoints', key, {
@@ -214,7 +229,7 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
       retry,
     });
   }
-  const cpuBefore = { api: processUsage(api.pid as number), worker: processUsage(worker.pid as number) };
+  const cpuBefore = { api: processUsage(hookflow.api), worker: processUsage(hookflow.worker) };
   const publishedAt = new Map<string, number>();
   const acceptLatency: number[] = [];
   const started = Date.now();
@@ -228,9 +243,8 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
   await waitForReceipts(receipts, N * M, 600_000);
   const finished = Math.max(...receipts.map((r) => r.at));
   const latencies = receipts.map((r) => r.at - (publishedAt.get(r.key.split('/')[0]) ?? r.at));
-  const usage = { api: processUsage(api.pid as number), worker: processUsage(worker.pid as number) };
-  await pool.close();
-  await Promise.all([stopChild(api), stopChild(worker)]);
+  const usage = { api: processUsage(hookflow.api), worker: processUsage(hookflow.worker) };
+  await hookflow.stop();
   return {
     events: N,
     endpoints: M,
@@ -324,36 +338,16 @@ async function measureNetworkFloor(receiverUrl: string, receipts: Receipt[]) {
 
 async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   const rate = RATE ?? 20;
-  const apiPort = await freePort();
-  const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
-  const env = {
-    MONGODB_URI: servers.mongoUri,
-    TEMPORAL_ADDRESS: servers.temporalAddress,
-    HOOKFLOW_TASK_QUEUE: `soak-${randomBytes(4).toString('hex')}`,
-    HOOKFLOW_PORT: String(apiPort),
-    HOOKFLOW_ADMIN_KEY: adminKey,
-    HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
-  };
-  const [api, worker] = await Promise.all([spawnRole('api', env), spawnRole('worker', env)]);
-  const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections: 8 });
-  const post = async (path: string, key: string, body: unknown) => {
-    const res = await pool.request({
-      method: 'POST',
-      path,
-      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return (await res.body.json()) as Record<string, unknown>;
-  };
-  const key = ((await post('/v1/projects', adminKey, { name: 'soak' })).api_key as { key: string }).key;
-  await post('/v1/endpoints', key, { url: `${receiverUrl}/soak`, event_types: ['soak'] });
+  const hookflow = await startHookflow(servers, 8);
+  const { call, key } = hookflow;
+  await call('/v1/endpoints', key, { url: `${receiverUrl}/soak`, event_types: ['soak'] });
   const samples: { t: number; apiRssMiB: number; workerRssMiB: number }[] = [];
   const started = Date.now();
   const sampler = setInterval(() => {
     samples.push({
       t: Math.round((Date.now() - started) / 1000),
-      apiRssMiB: processUsage(api.pid as number).rssMiB,
-      workerRssMiB: processUsage(worker.pid as number).rssMiB,
+      apiRssMiB: processUsage(hookflow.api).rssMiB,
+      workerRssMiB: processUsage(hookflow.worker).rssMiB,
     });
   }, 5000);
   let published = 0;
@@ -361,12 +355,11 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   while (Date.now() < end) {
     const due = started + (published * 1000) / rate;
     if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-    void post('/v1/events', key, { event_type: 'soak', payload: { n: published } });
+    void call('/v1/events', key, { event_type: 'soak', payload: { n: published } }).catch(() => {});
     published++;
   }
   clearInterval(sampler);
-  await pool.close();
-  await Promise.all([stopChild(api), stopChild(worker)]);
+  await hookflow.stop();
   const minute = samples.filter((s) => s.t <= 60);
   const last = samples.filter((s) => s.t >= minutes * 60 - 60);
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
