@@ -15,7 +15,9 @@ export interface WorkerOptions {
 
 /** Slot and poller settings, shared with the benchmark's Temporal-floor worker so both run alike. */
 export const WORKER_TUNING = {
-  maxConcurrentActivityTaskExecutions: 200,
+  // Activities waiting on MongoDB count against their start-to-close timeout: more slots than the store can
+  // serve turn overload into timed-out, repeated attempts (seen with FerretDB at 200).
+  maxConcurrentActivityTaskExecutions: 50,
   maxConcurrentWorkflowTaskExecutions: 100,
 } as const;
 
