@@ -6,15 +6,19 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
+	_ "modernc.org/sqlite"
 )
 
 func main() {
@@ -57,9 +61,80 @@ func main() {
 		}()
 	}
 
+	go indexIDPaths(ctx, *dir, logger)
+
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, *dir)
 	if err := f.Run(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
 		os.Exit(1)
 	}
+}
+
+// indexIDPaths gives every collection table an index on the exact expression FerretDB v1.24's SQLite backend
+// looks documents up with (`_ferretdb_sjson->'$._id'`). Its own _id index is on `_ferretdb_sjson->"_id"`,
+// which SQLite's planner does not match, so every find, update and delete by _id scanned the whole table.
+// Tables appear as collections are created, so this looks again every second; the index is invisible to
+// FerretDB's metadata and goes away with its table.
+func indexIDPaths(ctx context.Context, dir string, logger *slog.Logger) {
+	dbs := map[string]*sql.DB{}
+	defer func() {
+		for _, db := range dbs {
+			_ = db.Close()
+		}
+	}()
+
+	ticker := time.NewTicker(time.Second)
+	defer ticker.Stop()
+
+	for {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+		for _, file := range files {
+			db, ok := dbs[file]
+			if !ok {
+				var err error
+				db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
+				if err != nil {
+					logger.Warn("cannot open database to index it", "file", file, "error", err)
+					continue
+				}
+				db.SetMaxOpenConns(1)
+				dbs[file] = db
+			}
+			if err := ensureIDPathIndexes(ctx, db); err != nil {
+				logger.Debug("indexing _id paths", "file", file, "error", err)
+			}
+		}
+
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}
+
+func ensureIDPathIndexes(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM _ferretdb_collections AS t
+		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = t.table_name || '__id_path')`)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var table string
+		if err := rows.Scan(&table); err != nil {
+			_ = rows.Close()
+			return err
+		}
+		tables = append(tables, table)
+	}
+	_ = rows.Close()
+
+	for _, table := range tables {
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__id_path", table)
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
 }
