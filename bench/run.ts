@@ -6,7 +6,15 @@
 // `--soak MINUTES` publishes at a steady rate instead and records the API's and worker's RSS over time.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -31,6 +39,7 @@ const { values: opts } = parseArgs({
     'latency-ms': { type: 'string', default: '0' },
     'failure-rate': { type: 'string', default: '0' },
     soak: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const N = Number(opts.events);
@@ -40,6 +49,8 @@ const RATE = opts.rate ? Number(opts.rate) : null;
 const LATENCY_MS = Number(opts['latency-ms']);
 const FAILURE_RATE = Number(opts['failure-rate']);
 const SOAK_MINUTES = opts.soak ? Number(opts.soak) : null;
+/** With --profile, the API and the worker run under --cpu-prof and the run reports where their CPU went. */
+const PROFILE_DIR = opts.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null;
 
 // --- measuring --------------------------------------------------------------------------------------------
 
@@ -66,6 +77,58 @@ function processUsage(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpuSeconds, peakRssMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
+}
+
+// --- profiles -------------------------------------------------------------------------------------------
+
+interface ProfileNode {
+  id: number;
+  hitCount?: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+/** Where a process's CPU went, from its .cpuprofile: self time by package and the top functions. */
+function summarizeProfile(dir: string) {
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')) : [];
+  if (files.length === 0) return null;
+  // One profile per thread (the main one, the workflow threads): their samples add up.
+  const profiles = files.map(
+    (file) =>
+      JSON.parse(readFileSync(join(dir, file), 'utf8')) as {
+        nodes: ProfileNode[];
+        startTime: number;
+        endTime: number;
+      },
+  );
+  const where = (url: string) => {
+    if (!url) return '(native, gc, idle)';
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+    if (pkg) return pkg[1];
+    if (url.startsWith('node:')) return 'node';
+    if (url.includes('/src/') || url.includes('/activities/') || url.includes('/workflows/'))
+      return 'hookflow';
+    return '(other)';
+  };
+  const byPackage = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  for (const profile of profiles) {
+    const hits = profile.nodes.reduce((n, node) => n + (node.hitCount ?? 0), 0);
+    const msPerHit = (profile.endTime - profile.startTime) / 1000 / Math.max(1, hits);
+    for (const node of profile.nodes) {
+      const ms = (node.hitCount ?? 0) * msPerHit;
+      const { functionName, url, lineNumber } = node.callFrame;
+      if (functionName === '(idle)' || functionName === '(program)') continue;
+      byPackage.set(where(url), (byPackage.get(where(url)) ?? 0) + ms);
+      const name = `${functionName || '(anonymous)'} ${url.replace(/^.*node_modules\//, '').replace(root, '')}:${lineNumber + 1}`;
+      byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+    }
+  }
+  const top = (m: Map<string, number>, n: number) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([name, ms]) => ({ name, selfMs: Math.round(ms) }));
+  return { byPackage: top(byPackage, 12), topFunctions: top(byFunction, 15) };
 }
 
 // --- the receiver -----------------------------------------------------------------------------------------
@@ -140,7 +203,8 @@ async function drive(total: number, task: (i: number) => Promise<void>, perEvent
 // --- processes --------------------------------------------------------------------------------------------
 
 function spawnRole(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, role)] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...profile, 'src/main.ts', role], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
@@ -437,7 +501,14 @@ async function main() {
         ...hookflowRun,
         temporalServerCpuSeconds: temporalCpu,
         ferretdbCpuSeconds: ferretCpu,
+        profiles: PROFILE_DIR
+          ? {
+              api: summarizeProfile(join(PROFILE_DIR, 'api')),
+              worker: summarizeProfile(join(PROFILE_DIR, 'worker')),
+            }
+          : null,
       };
+      if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
       receiver.receipts.length = 0;
       const floorCpuBefore = serverCpu();
       const floorRun = await measureTemporalFloor(servers);
