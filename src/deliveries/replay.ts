@@ -51,9 +51,16 @@ export async function createReplayDelivery(
   return delivery;
 }
 
-/** The latest delivery of `eventId` to `endpointId`, the one a resend or event replay descends from. */
-export async function latestDelivery(projectId: string, eventId: string, endpointId: string) {
-  return Delivery.findOne({ project_id: projectId, event_id: eventId, endpoint_id: endpointId })
-    .sort({ _id: -1 })
+/**
+ * The latest delivery of `eventId` to each endpoint: the one a resend or an event replay descends from.
+ * One query for all endpoints (on FerretDB any non-`_id` filter scans the collection, so once, not per endpoint).
+ */
+export async function latestDeliveryByEndpoint(
+  projectId: string,
+  eventId: string,
+): Promise<Map<string, DeliveryDoc>> {
+  const deliveries = await Delivery.find({ project_id: projectId, event_id: eventId })
+    .sort({ _id: 1 })
     .lean();
+  return new Map(deliveries.map((d) => [d.endpoint_id, d as DeliveryDoc]));
 }

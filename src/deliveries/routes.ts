@@ -10,7 +10,7 @@ import { createdBetween, listPage, pageQuery } from '../http/pagination';
 import { parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { signalDelivery } from './control';
 import { Delivery, DeliveryAttempt, presentAttempt, presentDelivery } from './model';
-import { assertReplayable, createReplayDelivery, latestDelivery } from './replay';
+import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from './replay';
 import type { TemporalTarget } from './start';
 
 const DeliveryPath = z.object({ id: resourceId('dlv') });
@@ -99,7 +99,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     if (!endpoint) throw notFound('endpoint');
     if (!event) throw notFound('event');
     assertReplayable(endpoint);
-    const previous = await latestDelivery(projectId, event._id, endpoint._id);
+    const previous = (await latestDeliveryByEndpoint(projectId, event._id)).get(endpoint._id);
     const delivery = await createReplayDelivery(temporal, {
       event,
       endpoint,

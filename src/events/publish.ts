@@ -80,15 +80,23 @@ async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
   return (found.filter((d) => d !== null) as DeliveryDoc[]).sort((a, b) => (a._id < b._id ? -1 : 1));
 }
 
-async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<DeliveryDoc[]> {
+/**
+ * Who gets an event: the active endpoints of its project subscribed to its type, or, for an event published
+ * with `endpoint_ids`, those of them that are active. Used by publish and by event replay.
+ */
+export async function subscribedEndpoints(
+  event: Pick<EventDoc, 'project_id' | 'event_type' | 'endpoint_ids'>,
+): Promise<EndpointDoc[]> {
   const candidates = await Endpoint.find({
     project_id: event.project_id,
     status: 'active',
     ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
   }).lean();
-  const endpoints = new Map<string, EndpointDoc>();
-  for (const ep of candidates)
-    if (event.endpoint_ids || subscribes(ep, event.event_type)) endpoints.set(ep._id, ep);
+  return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event.event_type));
+}
+
+async function dispatch(temporal: TemporalTarget, event: EventDoc): Promise<DeliveryDoc[]> {
+  const endpoints = new Map((await subscribedEndpoints(event)).map((ep) => [ep._id, ep]));
 
   // Ids derived from (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
   const deliveries = await storeDeliveries(

@@ -1,18 +1,19 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { findOwned } from '../db';
-import { presentDelivery } from '../deliveries/model';
-import { createReplayDelivery, latestDelivery } from '../deliveries/replay';
-import type { TemporalTarget } from '../deliveries/start';
-import { Endpoint, subscribes } from '../endpoints/model';
+import { type DeliveryDoc, presentDelivery } from '../deliveries/model';
+import { createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
+import { forEachLimited, type TemporalTarget } from '../deliveries/start';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
 import { createdBetween, listPage, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { Event, presentEvent } from './model';
-import { publishEvent } from './publish';
+import { publishEvent, subscribedEndpoints } from './publish';
 import { idempotencyKey, PublishEventBody } from './schemas';
 
+/** Workflow starts in flight at once for one event replay. */
+const REPLAY_CONCURRENCY = 16;
 const EventPath = z.object({ id: resourceId('evt') });
 const ListQuery = z.object({
   ...pageQuery,
@@ -62,23 +63,16 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const { projectId } = auth(ctx);
     const event = await findOwned(Event, id, projectId);
     if (!event) throw notFound('event');
-    const candidates = await Endpoint.find({
-      project_id: projectId,
-      status: 'active',
-      ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
-    }).lean();
-    const endpoints = candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event.event_type));
-    const deliveries = await Promise.all(
-      endpoints.map(async (endpoint) => {
-        const previous = await latestDelivery(projectId, event._id, endpoint._id);
-        return createReplayDelivery(temporal, {
-          event,
-          endpoint,
-          trigger: 'replay',
-          replayOf: previous?._id ?? null,
-        });
-      }),
-    );
+    const [endpoints, previous] = await Promise.all([
+      subscribedEndpoints(event),
+      latestDeliveryByEndpoint(projectId, event._id),
+    ]);
+    const deliveries: DeliveryDoc[] = [];
+    await forEachLimited(endpoints, REPLAY_CONCURRENCY, async (endpoint) => {
+      const replayOf = previous.get(endpoint._id)?._id ?? null;
+      deliveries.push(await createReplayDelivery(temporal, { event, endpoint, trigger: 'replay', replayOf }));
+    });
+    deliveries.sort((a, b) => (a._id < b._id ? -1 : 1));
     ctx.status = 202;
     ctx.body = { event_id: event._id, deliveries: deliveries.map(presentDelivery) };
   });
