@@ -45,6 +45,13 @@ export interface DeliveryWorkflowInput {
 /** Input of one `sendWebhook` schedule (one Temporal activity with its own RetryPolicy). */
 export interface SendWebhookInput {
   deliveryId: string;
+  /**
+   * The delivery's owner, endpoint and event, so that the activity reads them while it marks the attempt
+   * begun instead of after. Absent from schedules recorded before they were added.
+   */
+  projectId?: string;
+  endpointId?: string;
+  eventId?: string;
   retry: RetrySettings;
   /** Attempts this workflow run made before this schedule started: the schedule's backoff starts there. */
   attemptsBefore: number;

@@ -115,6 +115,9 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       await schedule.run(() =>
         sendWebhook({
           deliveryId: input.deliveryId,
+          projectId: input.projectId,
+          endpointId: input.endpointId,
+          eventId: input.eventId,
           retry: input.retry,
           attemptsBefore,
           finalSchedule: !first,

@@ -91,8 +91,10 @@ export interface AttemptRecord {
 /** Stores the attempt document and the attempt's outcome on the view, both idempotently. */
 export async function finishAttempt(record: AttemptRecord): Promise<void> {
   const { attempt } = record;
-  await insertAttempt(record.deliveryId, attempt);
-  const view = await Delivery.findById(record.deliveryId).lean();
+  const [, view] = await Promise.all([
+    insertAttempt(record.deliveryId, attempt),
+    Delivery.findById(record.deliveryId).lean(),
+  ]);
   // Only the attempt that began last may write its outcome, and never over a cancel of this run.
   if (!view || view.last_attempt_key !== record.attemptKey || cancelledBy(view, record.runId)) return;
   await Delivery.updateOne(

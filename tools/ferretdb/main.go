@@ -43,7 +43,9 @@ func main() {
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: "file:" + *dir + "/",
+		// WAL with synchronous=normal, as the Temporal dev server runs: a commit survives the process
+		// crashing (it is in the WAL) without an fsync per write; only an OS crash can lose the last ones.
+		SQLiteURL: "file:" + *dir + "/?_pragma=synchronous(normal)",
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ferretdb:", err)
