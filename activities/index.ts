@@ -1,5 +1,6 @@
 import type { TemporalTarget } from '../src/deliveries/start';
 import { markFinal } from '../src/deliveries/view';
+import { deliveryTransitions } from '../src/metrics';
 import { createBulkReplayActivities } from './bulk-replay';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
 
@@ -18,7 +19,8 @@ export function createActivities(deps: ActivityDeps) {
       status: 'cancelled' | 'failed';
       error: string;
     }) {
-      await markFinal(input.deliveryId, input.runId, input.status, input.error);
+      const changed = await markFinal(input.deliveryId, input.runId, input.status, input.error);
+      if (changed) deliveryTransitions.inc({ status: input.status, trigger: changed.trigger });
     },
     ...createBulkReplayActivities(deps.temporal),
   };

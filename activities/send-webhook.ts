@@ -13,6 +13,7 @@ import {
 import { Endpoint, type EndpointDoc, signingSecrets } from '../src/endpoints/model';
 import { Event, type EventDoc } from '../src/events/model';
 import type { Logger } from '../src/logger';
+import { attemptDuration, attempts, deliveryTransitions } from '../src/metrics';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import { signatureHeader } from '../src/signing';
 import { BlockedTargetError, isPublicAddress, urlHost } from '../src/target-policy';
@@ -119,6 +120,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
       outcome.errorMessage ??
       (outcome.statusCode !== null && verdict.kind !== 'success' ? `HTTP ${outcome.statusCode}` : null);
 
+    const outcomeLabel = outcomeClass(outcome.statusCode, outcome.error);
     await finishAttempt({
       deliveryId: delivery._id,
       runId,
@@ -132,7 +134,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
         attempt,
         url: endpoint?.url ?? delivery.url,
         status: status === 'succeeded' ? 'succeeded' : 'failed',
-        outcome: outcomeClass(outcome.statusCode, outcome.error),
+        outcome: outcomeLabel,
         status_code: outcome.statusCode,
         error,
         response: outcome.response,
@@ -140,8 +142,12 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
         started_at: startedAt,
       },
     });
+    attempts.inc({ outcome: outcomeLabel });
+    attemptDuration.observe({ outcome: outcomeLabel }, outcome.durationMs / 1000);
+    deliveryTransitions.inc({ status, trigger: delivery.trigger });
     logger.info(
       {
+        project_id: delivery.project_id,
         delivery_id: delivery._id,
         endpoint_id: delivery.endpoint_id,
         event_id: delivery.event_id,

@@ -8,6 +8,7 @@ const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).def
 const EnvSchema = z.object({
   HOOKFLOW_HOST: z.string().default('127.0.0.1'),
   HOOKFLOW_PORT: port(3000),
+  HOOKFLOW_WORKER_PORT: port(3001),
   HOOKFLOW_ADMIN_KEY: z.string().min(16).optional(),
   HOOKFLOW_HOME: z.string().default(join(__dirname, '..', '.hookflow')),
   HOOKFLOW_TEMPORAL_PORT: port(7233),
@@ -23,6 +24,7 @@ const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  HOOKFLOW_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   HOOKFLOW_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   MONGODB_URI: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),

@@ -3,13 +3,14 @@
 // (or the embedded servers of a running `npm start`).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
 import mongoose from 'mongoose';
 import { type Config, loadConfig } from './config';
 import { connectMongo } from './db';
 import { type ChildServer, startFerretDB, startTemporalDevServer } from './embedded';
-import { createApp } from './http/app';
+import { createApp, createWorkerServiceApp } from './http/app';
+import type { Lifecycle } from './http/service-routes';
 import { createLogger } from './logger';
 import { connectTemporalClient } from './temporal';
 import { createDeliveryWorker } from './worker';
@@ -67,6 +68,7 @@ async function main() {
   await connectMongo(mongoUri);
   const client = await connectTemporalClient(temporalAddress, config.TEMPORAL_NAMESPACE);
 
+  const lifecycle: Lifecycle = { draining: false };
   let server: Server | null = null;
   let worker: Awaited<ReturnType<typeof createDeliveryWorker>> | null = null;
   let workerRun: Promise<void> | null = null;
@@ -77,6 +79,7 @@ async function main() {
       taskQueue: config.HOOKFLOW_TASK_QUEUE,
       allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
+      shutdownGraceMs: config.HOOKFLOW_SHUTDOWN_GRACE_MS,
     });
     workerRun = worker.worker.run();
   }
@@ -90,17 +93,28 @@ async function main() {
       bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
       allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
+      lifecycle,
     });
-    server = app.listen(config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);
-    await new Promise((resolve) => server?.once('listening', resolve));
+    server = await listen(app.callback(), config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);
+  } else {
+    // A worker alone still answers health checks and scrapes, on a port of its own.
+    const app = createWorkerServiceApp({ client, logger, lifecycle });
+    server = await listen(app.callback(), config.HOOKFLOW_WORKER_PORT, config.HOOKFLOW_HOST);
   }
 
   const lines = ['', 'hookflow is running'];
-  if (server) lines.push(`  API          http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_PORT}`);
+  if (role !== 'worker') {
+    const api = `http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_PORT}`;
+    lines.push(`  API          ${api}   (reference: ${api}/docs)`);
+  } else {
+    lines.push(
+      `  Health       http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_WORKER_PORT}/readyz and /metrics`,
+    );
+  }
   if (temporalUi) lines.push(`  Temporal UI  ${temporalUi}`);
   lines.push(`  Temporal     ${temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
   lines.push(`  MongoDB      ${mongoUri}`);
-  if (server) lines.push(`  Admin key    ${key}`);
+  if (role !== 'worker') lines.push(`  Admin key    ${key}`);
   lines.push('  Stop with Ctrl-C', '');
   process.stdout.write(`${lines.join('\n')}\n`);
 
@@ -109,12 +123,23 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    // Readiness fails first; then the API stops accepting connections and answers the requests it has;
+    // then the worker stops polling and finishes the activities it runs (or hands them back after
+    // HOOKFLOW_SHUTDOWN_GRACE_MS); a worker-only process keeps answering /readyz meanwhile.
+    lifecycle.draining = true;
+    const closeServer = () =>
+      new Promise<void>((resolve) => {
+        if (!server) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    if (role !== 'worker') await closeServer();
     if (worker) {
       if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-      await workerRun;
+      await workerRun?.catch(() => {});
       await worker.close();
     }
+    if (role === 'worker') await closeServer();
     await client.connection.close();
     await mongoose.disconnect();
     for (const child of children.reverse()) await child.stop();
@@ -125,6 +150,14 @@ async function main() {
   workerRun?.catch((err) => {
     logger.fatal({ err }, 'worker stopped');
     void stop('worker-failure');
+  });
+}
+
+function listen(handler: RequestListener, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer(handler);
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
 }
 

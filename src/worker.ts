@@ -1,7 +1,9 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
+import { freePort } from './embedded';
 import type { Logger } from './logger';
+import { exposeSdkMetrics } from './metrics';
 import { guardedLookup } from './target-policy';
 import { connectTemporalClient } from './temporal';
 
@@ -11,6 +13,11 @@ export interface WorkerOptions {
   taskQueue: string;
   allowPrivateTargets: boolean;
   logger: Logger;
+  /**
+   * How long a shutdown waits for activities in flight (webhooks being sent) before cancelling them;
+   * a cancelled attempt is retried by the next worker.
+   */
+  shutdownGraceMs?: number;
 }
 
 /** Slot and poller settings, shared with the benchmark's Temporal-floor worker so both run alike. */
@@ -23,11 +30,18 @@ export const WORKER_TUNING = {
 
 let runtimeInstalled = false;
 
-/** Routes the SDK's own logs (warnings and errors only) into our pino logger. Once per process. */
-export function installRuntime(logger: Logger) {
+/**
+ * Routes the SDK's own logs (warnings and errors only) into our pino logger and, given a port, serves its
+ * metrics there for /metrics to include. Once per process.
+ */
+export function installRuntime(logger: Logger, metricsPort?: number) {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  if (metricsPort) exposeSdkMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
   Runtime.install({
+    telemetryOptions: metricsPort
+      ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}`, countersTotalSuffix: true } } }
+      : undefined,
     // main.ts owns SIGINT/SIGTERM: it stops the API first, then drains the worker.
     shutdownSignals: [],
     logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
@@ -42,8 +56,9 @@ export async function createDeliveryWorker({
   taskQueue,
   allowPrivateTargets,
   logger,
+  shutdownGraceMs = 30_000,
 }: WorkerOptions) {
-  installRuntime(logger);
+  installRuntime(logger, runtimeInstalled ? undefined : await freePort());
   const connection = await NativeConnection.connect({ address: temporalAddress });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses.
@@ -66,6 +81,7 @@ export async function createDeliveryWorker({
       temporal: { client, taskQueue },
     }),
     ...WORKER_TUNING,
+    shutdownGraceTime: shutdownGraceMs,
   });
   return {
     worker,

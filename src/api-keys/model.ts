@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 import { newId } from '../ids';
 
 export interface ApiKeyDoc {
@@ -46,7 +47,21 @@ export async function issueApiKey(projectId: string, name: string): Promise<{ do
   return { doc: doc.toObject(), key };
 }
 
-export function presentApiKey(k: ApiKeyDoc) {
+export const ApiKeyResource = z
+  .strictObject({
+    id: z.string(),
+    project_id: z.string(),
+    name: z.string(),
+    prefix: z.string().meta({ description: 'The first characters of the key; the key is shown only once.' }),
+    revoked_at: z.date().nullable(),
+    created_at: z.date(),
+  })
+  .meta({ id: 'ApiKey' });
+
+/** A new key: the one time its secret value is shown. */
+export const NewApiKeyResource = ApiKeyResource.extend({ key: z.string() }).meta({ id: 'NewApiKey' });
+
+export function presentApiKey(k: ApiKeyDoc): z.output<typeof ApiKeyResource> {
   return {
     id: k._id,
     project_id: k.project_id,

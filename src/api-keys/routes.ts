@@ -2,12 +2,36 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { listPage, pageQuery } from '../http/pagination';
+import type { RouteDocs } from '../http/openapi';
+import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
-import { ApiKey, issueApiKey, presentApiKey } from './model';
+import { ApiKey, ApiKeyResource, issueApiKey, NewApiKeyResource, presentApiKey } from './model';
 
 export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().max(200).default('') });
 const KeyPath = z.object({ id: resourceId('key') });
+const ListQuery = z.object(pageQuery);
+
+export const apiKeyDocs: RouteDocs = {
+  'POST /v1/api-keys': {
+    tag: 'API keys',
+    summary: 'Create an API key',
+    body: CreateApiKeyBody,
+    bodyOptional: true,
+    responses: { 201: { description: 'The key; its value is shown only here.', schema: NewApiKeyResource } },
+  },
+  'GET /v1/api-keys': {
+    tag: 'API keys',
+    summary: 'List API keys',
+    query: ListQuery,
+    responses: { 200: { description: 'A page of keys.', schema: pageOf(ApiKeyResource, 'ApiKeyPage') } },
+  },
+  'DELETE /v1/api-keys/{id}': {
+    tag: 'API keys',
+    summary: 'Revoke an API key',
+    path: KeyPath,
+    responses: { 204: { description: 'Revoked: the key stops working at once.' } },
+  },
+};
 
 export function apiKeyRoutes(): Router {
   const router = new Router();
@@ -18,7 +42,7 @@ export function apiKeyRoutes(): Router {
     ctx.body = { ...presentApiKey(doc), key };
   });
   router.get('/v1/api-keys', async (ctx) => {
-    const q = parseQuery(ctx, z.object(pageQuery));
+    const q = parseQuery(ctx, ListQuery);
     ctx.body = await listPage(ApiKey, { project_id: auth(ctx).projectId }, q, presentApiKey);
   });
   router.delete('/v1/api-keys/:id', async (ctx) => {

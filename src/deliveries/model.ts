@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 import {
   DELIVERY_STATUSES,
   DELIVERY_TRIGGERS,
@@ -107,7 +108,51 @@ attemptSchema.index({ delivery_id: 1, attempt: 1 }, { unique: true });
 
 export const DeliveryAttempt = model<AttemptDoc>('DeliveryAttempt', attemptSchema, 'delivery_attempts');
 
-export function presentDelivery(d: DeliveryDoc) {
+export const DeliveryResource = z
+  .strictObject({
+    id: z.string(),
+    project_id: z.string(),
+    endpoint_id: z.string(),
+    event_id: z.string(),
+    event_type: z.string(),
+    url: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attempts: z.number(),
+    next_attempt_at: z.date().nullable(),
+    last_attempt_at: z.date().nullable(),
+    delivered_at: z.date().nullable(),
+    last_status_code: z.number().nullable(),
+    last_error: z.string().nullable(),
+    last_response: z.string().nullable().meta({ description: 'The first 4 KiB of the last answer.' }),
+    last_duration_ms: z.number().nullable(),
+    replay_of_delivery_id: z.string().nullable(),
+    trigger: z.enum(DELIVERY_TRIGGERS),
+    workflow_id: z.string().meta({ description: 'The Temporal workflow running this delivery.' }),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .meta({ id: 'Delivery' });
+
+export const AttemptResource = z
+  .strictObject({
+    id: z.string(),
+    delivery_id: z.string(),
+    endpoint_id: z.string(),
+    event_id: z.string(),
+    attempt: z.number(),
+    url: z.string(),
+    status: z.enum(['succeeded', 'failed']),
+    outcome: z.string().meta({ description: '2xx, 3xx, 4xx, 5xx, timeout, network, blocked or lost.' }),
+    status_code: z.number().nullable(),
+    error: z.string().nullable(),
+    response: z.string().nullable(),
+    duration_ms: z.number(),
+    started_at: z.date(),
+    created_at: z.date(),
+  })
+  .meta({ id: 'Attempt' });
+
+export function presentDelivery(d: DeliveryDoc): z.output<typeof DeliveryResource> {
   // Views upserted at publish time hold only the fields set then: absent means null.
   return {
     id: d._id,
@@ -133,7 +178,7 @@ export function presentDelivery(d: DeliveryDoc) {
   };
 }
 
-export function presentAttempt(a: AttemptDoc) {
+export function presentAttempt(a: AttemptDoc): z.output<typeof AttemptResource> {
   return {
     id: a._id,
     delivery_id: a.delivery_id,

@@ -6,10 +6,18 @@ import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { createdBetween, listPage, pageQuery } from '../http/pagination';
+import type { RouteDocs } from '../http/openapi';
+import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { signalDelivery } from './control';
-import { Delivery, DeliveryAttempt, presentAttempt, presentDelivery } from './model';
+import {
+  AttemptResource,
+  Delivery,
+  DeliveryAttempt,
+  DeliveryResource,
+  presentAttempt,
+  presentDelivery,
+} from './model';
 import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from './replay';
 import type { TemporalTarget } from './start';
 
@@ -24,7 +32,70 @@ const ListQuery = z.object({
   since: timestamp.optional(),
   until: timestamp.optional(),
 });
-const AttemptsQuery = z.object({ limit: pageQuery.limit, cursor: z.coerce.number().int().min(0).optional() });
+const AttemptsQuery = z.object({
+  limit: pageQuery.limit,
+  cursor: z.coerce.number().int().min(0).optional().meta({ description: 'The last attempt number seen.' }),
+});
+
+const one = (description: string) => ({ description, schema: DeliveryResource });
+const NOT_REPLAYABLE = 'The endpoint is paused or disabled: resume it first.';
+
+export const deliveryDocs: RouteDocs = {
+  'GET /v1/deliveries': {
+    tag: 'Deliveries',
+    summary: 'List deliveries',
+    query: ListQuery,
+    responses: {
+      200: { description: 'A page of deliveries.', schema: pageOf(DeliveryResource, 'DeliveryPage') },
+    },
+  },
+  'GET /v1/deliveries/{id}': {
+    tag: 'Deliveries',
+    summary: 'Get a delivery',
+    path: DeliveryPath,
+    responses: { 200: one('The delivery.') },
+  },
+  'POST /v1/deliveries/{id}/cancel': {
+    tag: 'Deliveries',
+    summary: 'Cancel a delivery',
+    description: 'Stops it now, even in the middle of its backoff; an attempt in flight finishes first.',
+    path: DeliveryPath,
+    responses: { 202: one('Cancel requested; the delivery turns `cancelled` in a moment.') },
+    errors: { 409: 'The delivery is already final.' },
+  },
+  'POST /v1/deliveries/{id}/retry': {
+    tag: 'Deliveries',
+    summary: 'Retry a delivery now',
+    description: 'Skips the rest of the backoff of a `retrying` delivery.',
+    path: DeliveryPath,
+    responses: { 202: one('Retry requested.') },
+    errors: { 409: 'The delivery is not retrying.' },
+  },
+  'POST /v1/deliveries/{id}/replay': {
+    tag: 'Deliveries',
+    summary: 'Replay a delivery',
+    description: 'A new delivery of the same event to the same endpoint; the original stays as it is.',
+    path: DeliveryPath,
+    responses: { 202: one('The new delivery, started.') },
+    errors: { 409: NOT_REPLAYABLE },
+  },
+  'POST /v1/endpoints/{endpoint_id}/events/{event_id}/resend': {
+    tag: 'Deliveries',
+    summary: 'Resend an event to an endpoint',
+    path: ResendPath,
+    responses: { 202: one('The new delivery, started.') },
+    errors: { 409: NOT_REPLAYABLE },
+  },
+  'GET /v1/deliveries/{id}/attempts': {
+    tag: 'Deliveries',
+    summary: 'List the attempts of a delivery',
+    path: DeliveryPath,
+    query: AttemptsQuery,
+    responses: {
+      200: { description: 'Attempts, oldest first.', schema: pageOf(AttemptResource, 'AttemptPage') },
+    },
+  },
+};
 
 export function deliveryRoutes(temporal: TemporalTarget): Router {
   const router = new Router();

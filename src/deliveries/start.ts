@@ -3,6 +3,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { isDuplicateKeyError } from '../db';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
+import { deliveryTransitions } from '../metrics';
 import { Delivery, type DeliveryDoc } from './model';
 
 export interface TemporalTarget {
@@ -42,6 +43,7 @@ export async function startDeliveryWorkflow(
       ],
       memo: { url: delivery.url, event_id: delivery.event_id, delivery_id: delivery._id },
     });
+    deliveryTransitions.inc({ status: 'pending', trigger: delivery.trigger });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }

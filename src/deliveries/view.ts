@@ -114,18 +114,22 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
   );
 }
 
-/** Final states the workflow decides on its own: cancelled, or failed when attempts never reported back. */
+/**
+ * Final states the workflow decides on its own: cancelled, or failed when attempts never reported back.
+ * Returns the view as it was when it changed it, null when there was nothing to change.
+ */
 export async function markFinal(
   deliveryId: string,
   runId: string,
   status: 'cancelled' | 'failed',
   error: string,
-): Promise<void> {
+): Promise<DeliveryDoc | null> {
   const view = await Delivery.findById(deliveryId).lean();
-  if (!view || view.status === 'succeeded') return;
-  if (status === 'failed' && (view.status === 'failed' || cancelledBy(view, runId))) return;
+  if (!view || view.status === 'succeeded') return null;
+  if (status === 'failed' && (view.status === 'failed' || cancelledBy(view, runId))) return null;
   await Delivery.updateOne(
     { _id: deliveryId },
     { $set: { status, next_attempt_at: null, last_error: error, run_id: runId } },
   );
+  return view;
 }

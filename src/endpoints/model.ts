@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 import { DEFAULT_RETRY, type RetrySettings } from '../retry-schedule';
 
 export const ENDPOINT_STATUSES = ['active', 'paused', 'disabled'] as const;
@@ -76,7 +77,32 @@ export function subscribes(endpoint: Pick<EndpointDoc, 'event_types'>, eventType
 }
 
 /** The API's view of an endpoint: never the signing secrets. */
-export function presentEndpoint(e: EndpointDoc) {
+/** An endpoint as the API shows it: never its signing secrets. */
+export const EndpointResource = z
+  .strictObject({
+    id: z.string().meta({ example: 'ep_01jd5k8w3v0000000000' }),
+    project_id: z.string(),
+    url: z.string(),
+    description: z.string(),
+    event_types: z.array(z.string()).meta({ description: 'Event types it receives; empty means all.' }),
+    status: z.enum(ENDPOINT_STATUSES),
+    disabled_reason: z.string().nullable(),
+    headers: z.record(z.string(), z.string()),
+    timeout_ms: z.number(),
+    retry: z.strictObject({
+      max_attempts: z.number(),
+      initial_interval_ms: z.number(),
+      backoff_coefficient: z.number(),
+      max_interval_ms: z.number(),
+    }),
+    rate_limit_per_s: z.number().nullable(),
+    metadata: z.record(z.string(), z.string()),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .meta({ id: 'Endpoint' });
+
+export function presentEndpoint(e: EndpointDoc): z.output<typeof EndpointResource> {
   return {
     id: e._id,
     project_id: e.project_id,

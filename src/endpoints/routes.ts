@@ -3,13 +3,14 @@ import { z } from 'zod';
 import { findOwned } from '../db';
 import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
-import { listPage, pageQuery } from '../http/pagination';
+import type { RouteDocs } from '../http/openapi';
+import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import { DEFAULT_RETRY } from '../retry-schedule';
 import { generateSecret } from '../signing';
 import { blockedAddress, urlHost } from '../target-policy';
-import { DEFAULT_TIMEOUT_MS, Endpoint, presentEndpoint } from './model';
+import { DEFAULT_TIMEOUT_MS, Endpoint, EndpointResource, presentEndpoint } from './model';
 import { CreateEndpointBody, RotateSecretBody, UpdateEndpointBody } from './schemas';
 
 const EndpointPath = z.object({ id: resourceId('ep') });
@@ -18,6 +19,57 @@ const DEFAULT_GRACE_PERIOD_S = 24 * 60 * 60;
 /** Signatures per request at most: a rotation storm cannot grow the header without bound. */
 const MAX_SECRETS = 5;
 const ListQuery = z.object({ ...pageQuery, status: z.enum(['active', 'paused', 'disabled']).optional() });
+
+const EndpointWithSecret = EndpointResource.extend({
+  secret: z
+    .string()
+    .meta({ description: 'The signing secret (whsec_...): shown on creation and rotation only.' }),
+}).meta({ id: 'EndpointWithSecret' });
+
+export const endpointDocs: RouteDocs = {
+  'POST /v1/endpoints': {
+    tag: 'Endpoints',
+    summary: 'Create an endpoint',
+    body: CreateEndpointBody,
+    responses: { 201: { description: 'The endpoint and its signing secret.', schema: EndpointWithSecret } },
+  },
+  'GET /v1/endpoints': {
+    tag: 'Endpoints',
+    summary: 'List endpoints',
+    query: ListQuery,
+    responses: {
+      200: { description: 'A page of endpoints.', schema: pageOf(EndpointResource, 'EndpointPage') },
+    },
+  },
+  'GET /v1/endpoints/{id}': {
+    tag: 'Endpoints',
+    summary: 'Get an endpoint',
+    path: EndpointPath,
+    responses: { 200: { description: 'The endpoint.', schema: EndpointResource } },
+  },
+  'PATCH /v1/endpoints/{id}': {
+    tag: 'Endpoints',
+    summary: 'Update an endpoint',
+    path: EndpointPath,
+    body: UpdateEndpointBody,
+    responses: { 200: { description: 'The endpoint as updated.', schema: EndpointResource } },
+  },
+  'DELETE /v1/endpoints/{id}': {
+    tag: 'Endpoints',
+    summary: 'Delete an endpoint',
+    path: EndpointPath,
+    responses: { 204: { description: 'Deleted; its deliveries in flight stop at their next attempt.' } },
+  },
+  'POST /v1/endpoints/{id}/secret/rotate': {
+    tag: 'Endpoints',
+    summary: 'Rotate the signing secret',
+    description: 'The previous secrets keep signing (one signature each) until their grace period ends.',
+    path: EndpointPath,
+    body: RotateSecretBody,
+    bodyOptional: true,
+    responses: { 200: { description: 'The endpoint and its new secret.', schema: EndpointWithSecret } },
+  },
+};
 
 /** Refuses URLs whose host is, or resolves to, a non-public address (the SSRF guard, at save time). */
 async function assertAllowedTarget(url: string, allowPrivateTargets: boolean): Promise<void> {

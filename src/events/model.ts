@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 
 export interface EventDoc {
   _id: string;
@@ -40,7 +41,20 @@ schema.index({ project_id: 1, event_type: 1 });
 
 export const Event = model<EventDoc>('Event', schema, 'events');
 
-export function presentEvent(e: EventDoc) {
+export const EventResource = z
+  .strictObject({
+    id: z.string().meta({ description: 'Also the `webhook-id` header of every request carrying it.' }),
+    project_id: z.string(),
+    event_type: z.string(),
+    payload: z.unknown().meta({ description: 'The JSON payload, sent as is.' }),
+    idempotency_key: z.string().nullable(),
+    headers: z.record(z.string(), z.string()),
+    endpoint_ids: z.array(z.string()).nullable(),
+    created_at: z.date(),
+  })
+  .meta({ id: 'Event' });
+
+export function presentEvent(e: EventDoc): z.output<typeof EventResource> {
   return {
     id: e._id,
     project_id: e.project_id,

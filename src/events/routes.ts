@@ -1,14 +1,16 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { findOwned } from '../db';
-import { type DeliveryDoc, presentDelivery } from '../deliveries/model';
+import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
 import { createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
 import { forEachLimited, type TemporalTarget } from '../deliveries/start';
 import { auth } from '../http/auth';
 import { notFound } from '../http/errors';
-import { createdBetween, listPage, pageQuery } from '../http/pagination';
+import type { RouteDocs } from '../http/openapi';
+import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
-import { Event, presentEvent } from './model';
+import { eventsPublished } from '../metrics';
+import { Event, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
 import { idempotencyKey, PublishEventBody } from './schemas';
 
@@ -21,6 +23,55 @@ const ListQuery = z.object({
   since: timestamp.optional(),
   until: timestamp.optional(),
 });
+const IdempotencyHeader = z.object({
+  'idempotency-key': idempotencyKey.optional().meta({ description: 'Same as the body field, Stripe style.' }),
+});
+const Published = EventResource.extend({
+  is_duplicate: z.boolean(),
+  deliveries: z.array(DeliveryResource),
+}).meta({ id: 'PublishedEvent' });
+
+export const eventDocs: RouteDocs = {
+  'POST /v1/events': {
+    tag: 'Events',
+    summary: 'Publish an event',
+    description:
+      'Stores the event and starts one delivery per subscribed active endpoint before answering. ' +
+      'Publishing again with the same idempotency key answers the first event (200) and starts nothing.',
+    body: PublishEventBody,
+    headers: IdempotencyHeader,
+    responses: {
+      202: { description: 'Accepted: every delivery has started.', schema: Published },
+      200: { description: 'A repeat of an earlier publish with this idempotency key.', schema: Published },
+    },
+  },
+  'GET /v1/events': {
+    tag: 'Events',
+    summary: 'List events',
+    query: ListQuery,
+    responses: { 200: { description: 'A page of events.', schema: pageOf(EventResource, 'EventPage') } },
+  },
+  'GET /v1/events/{id}': {
+    tag: 'Events',
+    summary: 'Get an event',
+    path: EventPath,
+    responses: { 200: { description: 'The event.', schema: EventResource } },
+  },
+  'POST /v1/events/{id}/replay': {
+    tag: 'Events',
+    summary: 'Replay an event',
+    description: 'A new delivery to every endpoint subscribed to the event now.',
+    path: EventPath,
+    responses: {
+      202: {
+        description: 'The new deliveries, started.',
+        schema: z
+          .strictObject({ event_id: z.string(), deliveries: z.array(DeliveryResource) })
+          .meta({ id: 'EventReplay' }),
+      },
+    },
+  },
+};
 
 export function eventRoutes(temporal: TemporalTarget): Router {
   const router = new Router();
@@ -31,6 +82,8 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const header = ctx.get('idempotency-key');
     if (header && !body.idempotency_key) body.idempotency_key = parseHeaderKey(header);
     const result = await publishEvent(temporal, auth(ctx).projectId, body);
+    eventsPublished.inc({ result: result.duplicate ? 'duplicate' : 'accepted' });
+    ctx.state.log = { event_id: result.event._id, deliveries: result.deliveries.length };
     ctx.status = result.duplicate ? 200 : 202;
     ctx.body = {
       ...presentEvent(result.event),

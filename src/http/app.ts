@@ -1,18 +1,32 @@
-// The request path: error mapping → JSON body → auth → resource router → domain → Temporal / MongoDB.
+// The request path: request log → error mapping → JSON body → auth → resource router → domain →
+// Temporal / MongoDB.
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
-import mongoose from 'mongoose';
-import { apiKeyRoutes } from '../api-keys/routes';
-import { deliveryRoutes } from '../deliveries/routes';
-import { endpointRoutes } from '../endpoints/routes';
-import { eventRoutes } from '../events/routes';
+import { apiKeyDocs, apiKeyRoutes } from '../api-keys/routes';
+import { deliveryDocs, deliveryRoutes } from '../deliveries/routes';
+import { endpointDocs, endpointRoutes } from '../endpoints/routes';
+import { eventDocs, eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
-import { operationRoutes } from '../operations/routes';
-import { projectRoutes } from '../projects/routes';
+import { operationDocs, operationRoutes } from '../operations/routes';
+import { projectDocs, projectRoutes } from '../projects/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
 import { errorMiddleware } from './errors';
+import { openApiDocument } from './openapi';
+import { requestLog } from './request-log';
+import { type Lifecycle, serviceDocs, serviceRoutes } from './service-routes';
+
+/** Every route's description, in the order the reference lists them. */
+export const API_DOCS = [
+  projectDocs,
+  apiKeyDocs,
+  endpointDocs,
+  eventDocs,
+  deliveryDocs,
+  operationDocs,
+  serviceDocs,
+];
 
 export interface AppDeps {
   client: Client;
@@ -24,23 +38,14 @@ export interface AppDeps {
   /** Deliveries per page of a bulk replay (one activity each). */
   bulkPageSize: number;
   logger: Logger;
+  /** Shared with the shutdown sequence; a new one (not draining) when absent. */
+  lifecycle?: Lifecycle;
 }
 
 export function createApp(deps: AppDeps): Koa {
-  const app = new Koa();
-  app.proxy = false;
-  // Koa's own error handler would print stack traces; everything goes through errorMiddleware instead.
-  app.silent = true;
-
-  const open = new Router();
-  open.get('/healthz', (ctx) => {
-    ctx.body = { status: 'ok' };
-  });
-  open.get('/readyz', async (ctx) => {
-    const checks = await readiness(deps.client);
-    ctx.status = checks.mongodb && checks.temporal ? 200 : 503;
-    ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', ...checks };
-  });
+  const app = baseApp(deps.logger);
+  const lifecycle = deps.lifecycle ?? { draining: false };
+  const openApi = openApiDocument(API_DOCS, process.env.npm_package_version ?? '0.1.0');
 
   const temporal = { client: deps.client, taskQueue: deps.taskQueue };
   const project = new Router();
@@ -55,26 +60,27 @@ export function createApp(deps: AppDeps): Koa {
     project.use(routes.routes());
   }
 
-  app.use(errorMiddleware(deps.logger));
   app.use(jsonBody(deps.maxBodyBytes));
-  app.use(open.routes());
+  app.use(serviceRoutes({ client: deps.client, lifecycle, openApi }).routes());
   app.use(projectRoutes(deps.adminKey).routes());
   app.use(project.routes());
   app.use(project.allowedMethods());
   return app;
 }
 
-async function readiness(client: Client) {
-  const [mongodb, temporal] = await Promise.all([
-    mongoose.connection.db
-      ?.admin()
-      .ping()
-      .then(() => true)
-      .catch(() => false) ?? false,
-    client.workflowService
-      .getSystemInfo({})
-      .then(() => true)
-      .catch(() => false),
-  ]);
-  return { mongodb, temporal };
+/** What a worker-only process serves on HOOKFLOW_WORKER_PORT: liveness, readiness and metrics. */
+export function createWorkerServiceApp(deps: { client: Client; logger: Logger; lifecycle: Lifecycle }): Koa {
+  const app = baseApp(deps.logger);
+  app.use(serviceRoutes({ client: deps.client, lifecycle: deps.lifecycle }).routes());
+  return app;
+}
+
+function baseApp(logger: Logger): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  // Koa's own error handler would print stack traces; everything goes through errorMiddleware instead.
+  app.silent = true;
+  app.use(requestLog(logger));
+  app.use(errorMiddleware(logger));
+  return app;
 }

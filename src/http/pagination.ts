@@ -10,6 +10,19 @@ export const pageQuery = {
     .optional(),
 };
 
+/** The answer of a list route: one page of `item`, newest first. */
+export function pageOf(item: z.ZodType, id: string) {
+  return z
+    .strictObject({
+      data: z.array(item),
+      next_cursor: z
+        .string()
+        .nullable()
+        .meta({ description: 'Pass as `cursor` for the next page; null on the last page.' }),
+    })
+    .meta({ id });
+}
+
 /** One page of `model` matching `filter`, newest first, as `{data, next_cursor}`. */
 export async function listPage<D extends { _id: string }, T>(
   model: Model<D>,

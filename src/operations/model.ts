@@ -1,5 +1,7 @@
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 import type { DeliveryStatus } from '../delivery-contract';
+import { DELIVERY_STATUSES } from '../delivery-contract';
 
 export const OPERATION_STATUSES = ['running', 'completed', 'cancelled', 'failed'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -81,7 +83,32 @@ export function operationWorkflowId(operationId: string): string {
   return `operation-${operationId}`;
 }
 
-export function presentOperation(o: OperationDoc) {
+export const OperationResource = z
+  .strictObject({
+    id: z.string(),
+    project_id: z.string(),
+    kind: z.enum(['replay', 'recover']),
+    filter: z.strictObject({
+      endpoint_id: z.string().optional(),
+      event_type: z.string().optional(),
+      status: z.enum(DELIVERY_STATUSES).optional(),
+      since: z.string().optional(),
+      until: z.string().optional(),
+    }),
+    status: z.enum(OPERATION_STATUSES),
+    total: z.number().meta({ description: 'Deliveries the filter matched when the operation started.' }),
+    done: z.number(),
+    replayed: z.number(),
+    skipped: z.number(),
+    failed: z.number(),
+    workflow_id: z.string(),
+    completed_at: z.date().nullable(),
+    created_at: z.date(),
+    updated_at: z.date(),
+  })
+  .meta({ id: 'Operation' });
+
+export function presentOperation(o: OperationDoc): z.output<typeof OperationResource> {
   return {
     id: o._id,
     project_id: o.project_id,

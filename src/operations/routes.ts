@@ -8,13 +8,15 @@ import { DELIVERY_STATUSES } from '../delivery-contract';
 import { Endpoint } from '../endpoints/model';
 import { auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
-import { listPage, pageQuery } from '../http/pagination';
+import type { RouteDocs } from '../http/openapi';
+import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import type { BulkReplayInput } from './contract';
 import {
   Operation,
   type OperationDoc,
+  OperationResource,
   operationWorkflowId,
   presentOperation,
   type ReplayFilter,
@@ -34,6 +36,52 @@ export const RecoverBody = z.strictObject({ since: datetime, until: datetime.opt
 
 const OperationPath = z.object({ id: resourceId('op') });
 const EndpointPath = z.object({ id: resourceId('ep') });
+const ListQuery = z.object(pageQuery);
+
+const started = { 202: { description: 'The operation, started.', schema: OperationResource } };
+
+export const operationDocs: RouteDocs = {
+  'POST /v1/deliveries/replay': {
+    tag: 'Operations',
+    summary: 'Replay deliveries in bulk',
+    description:
+      'Replays every delivery matching the filter, as an operation whose progress can be followed.',
+    body: BulkReplayBody,
+    responses: started,
+    errors: { 409: 'The endpoint of the filter is paused or disabled.' },
+  },
+  'POST /v1/endpoints/{id}/recover': {
+    tag: 'Operations',
+    summary: 'Recover an endpoint',
+    description: 'Replays every failed delivery of the endpoint created in [since, until).',
+    path: EndpointPath,
+    body: RecoverBody,
+    responses: started,
+    errors: { 409: 'The endpoint is paused or disabled.' },
+  },
+  'GET /v1/operations': {
+    tag: 'Operations',
+    summary: 'List operations',
+    query: ListQuery,
+    responses: {
+      200: { description: 'A page of operations.', schema: pageOf(OperationResource, 'OperationPage') },
+    },
+  },
+  'GET /v1/operations/{id}': {
+    tag: 'Operations',
+    summary: 'Get an operation',
+    path: OperationPath,
+    responses: { 200: { description: 'The operation and its progress.', schema: OperationResource } },
+  },
+  'POST /v1/operations/{id}/cancel': {
+    tag: 'Operations',
+    summary: 'Cancel an operation',
+    description: 'Stops it after the page in progress; deliveries already started carry on.',
+    path: OperationPath,
+    responses: { 202: { description: 'Cancel requested.', schema: OperationResource } },
+    errors: { 409: 'The operation is already over.' },
+  },
+};
 
 async function startOperation(
   temporal: TemporalTarget,
@@ -96,7 +144,7 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
   });
 
   router.get('/v1/operations', async (ctx) => {
-    const q = parseQuery(ctx, z.object(pageQuery));
+    const q = parseQuery(ctx, ListQuery);
     ctx.body = await listPage(Operation, { project_id: auth(ctx).projectId }, q, presentOperation);
   });
 

@@ -1,4 +1,5 @@
 import { model, Schema } from 'mongoose';
+import { z } from 'zod';
 
 export interface ProjectDoc {
   _id: string;
@@ -14,6 +15,10 @@ const schema = new Schema<ProjectDoc>(
 
 export const Project = model<ProjectDoc>('Project', schema, 'projects');
 
-export function presentProject(p: ProjectDoc) {
+export const ProjectResource = z
+  .strictObject({ id: z.string(), name: z.string(), created_at: z.date(), updated_at: z.date() })
+  .meta({ id: 'Project' });
+
+export function presentProject(p: ProjectDoc): z.output<typeof ProjectResource> {
   return { id: p._id, name: p.name, created_at: p.created_at, updated_at: p.updated_at };
 }

@@ -1,12 +1,29 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { issueApiKey, presentApiKey } from '../api-keys/model';
+import { issueApiKey, NewApiKeyResource, presentApiKey } from '../api-keys/model';
 import { requireAdmin } from '../http/auth';
+import type { RouteDocs } from '../http/openapi';
 import { parseBody } from '../http/validate';
 import { newId } from '../ids';
-import { Project, presentProject } from './model';
+import { Project, ProjectResource, presentProject } from './model';
 
 export const CreateProjectBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
+
+export const projectDocs: RouteDocs = {
+  'POST /v1/projects': {
+    tag: 'Projects',
+    summary: 'Create a project',
+    description: 'With the admin key. Answers the project and its first API key.',
+    auth: 'admin',
+    body: CreateProjectBody,
+    responses: {
+      201: {
+        description: 'The project and its first API key.',
+        schema: ProjectResource.extend({ api_key: NewApiKeyResource }).meta({ id: 'NewProject' }),
+      },
+    },
+  },
+};
 
 export function projectRoutes(adminKey: string): Router {
   const router = new Router();

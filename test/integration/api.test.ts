@@ -31,7 +31,7 @@ describe('api', () => {
     assert.deepEqual((await stack.request('GET', '/healthz')).body, { status: 'ok' });
     const ready = await stack.request('GET', '/readyz');
     assert.equal(ready.status, 200);
-    assert.deepEqual(ready.body, { status: 'ready', mongodb: true, temporal: true });
+    assert.deepEqual(ready.body, { status: 'ready', mongodb: true, temporal: true, draining: false });
   });
 
   it('authenticates with Bearer or X-API-Key, 401 otherwise, and keeps the admin key to projects', async () => {
