@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import type Koa from 'koa';
 import mongoose from 'mongoose';
 import { connectMongo } from '../../src/db';
 import { type ChildServer, freePort, startFerretDB, startTemporalDevServer } from '../../src/embedded';
@@ -28,6 +29,8 @@ export interface ApiResponse<T = Json> {
 
 export interface Stack {
   baseUrl: string;
+  /** The Koa app behind baseUrl, for tests that inspect its routes. */
+  app: Koa;
   adminKey: string;
   client: Client;
   temporalAddress: string;
@@ -128,6 +131,7 @@ export async function startStack({
 
   return {
     baseUrl,
+    app,
     adminKey,
     client,
     temporalAddress,

@@ -9,7 +9,7 @@ export interface WorkerProcess {
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnWorker(stack: Stack): Promise<WorkerProcess> {
+export async function spawnWorker(stack: Stack, env: Record<string, string> = {}): Promise<WorkerProcess> {
   const root = join(__dirname, '..', '..');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
     cwd: root,
@@ -21,6 +21,7 @@ export async function spawnWorker(stack: Stack): Promise<WorkerProcess> {
       HOOKFLOW_TASK_QUEUE: stack.taskQueue,
       HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
       LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
+      ...env,
     },
   });
   let output = '';
