@@ -1,6 +1,7 @@
 // A hookflow worker in its own process (`src/main.ts worker`), so that a test can SIGKILL it.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { freePort } from '../../src/embedded';
 import type { Stack } from './stack';
 
 export interface WorkerProcess {
@@ -21,6 +22,8 @@ export async function spawnWorker(stack: Stack, env: Record<string, string> = {}
       HOOKFLOW_TASK_QUEUE: stack.taskQueue,
       HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
       LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
+      // Its health and metrics port: free, so that several workers can run side by side.
+      HOOKFLOW_WORKER_PORT: String(await freePort()),
       ...env,
     },
   });

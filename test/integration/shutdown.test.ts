@@ -1,0 +1,215 @@
+// hookflow as it runs in production: `src/main.ts` in its own process, stopped with SIGTERM while events
+// are being published and webhooks are in flight. Nothing accepted may be lost, the process must exit on
+// its own, and its JSON logs must carry ids and never secrets or payloads.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../src/embedded';
+import { Receiver } from '../helpers/receiver';
+import { type Stack, startStack } from '../helpers/stack';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+
+const ROOT = join(__dirname, '..', '..');
+const PAYLOAD_MARKER = `payload-marker-${randomBytes(6).toString('hex')}`;
+const RECEIVER_DELAY_MS = 400;
+
+interface Hookflow {
+  process: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function startHookflow(stack: Stack, adminKey: string): Promise<Hookflow> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      MONGODB_URI: stack.mongoUri,
+      TEMPORAL_ADDRESS: stack.temporalAddress,
+      HOOKFLOW_TASK_QUEUE: stack.taskQueue,
+      HOOKFLOW_PORT: String(port),
+      HOOKFLOW_ADMIN_KEY: adminKey,
+      HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
+      LOG_LEVEL: 'info',
+    },
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 60_000;
+  while (!output.includes('hookflow is running')) {
+    if (child.exitCode !== null) throw new Error(`hookflow exited while starting: ${output}`);
+    if (Date.now() > deadline) throw new Error(`hookflow did not start: ${output}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { process: child, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited };
+}
+
+describe('graceful shutdown', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let worker: WorkerProcess | null = null;
+  let inFlight = 0;
+
+  before(async () => {
+    // No worker in the test process: the hookflow process under test is the only one until it stops.
+    [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
+  });
+  after(async () => {
+    await worker?.kill('SIGKILL');
+    await receiver?.stop();
+    await stack?.stop();
+  });
+
+  it('on SIGTERM answers what it accepted, finishes attempts in flight and loses nothing', async () => {
+    const adminKey = `admin_${randomBytes(16).toString('hex')}`;
+    const hookflow = await startHookflow(stack, adminKey);
+    const api = async (path: string, key: string, body: unknown) => {
+      const res = await fetch(hookflow.baseUrl + path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      // biome-ignore lint/suspicious/noExplicitAny: free-form JSON answers.
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const project = await api('/v1/projects', adminKey, { name: 'shutdown' });
+    const key = project.body.api_key.key as string;
+    const url = receiver.script('/slow', (_req, res) => {
+      inFlight++;
+      setTimeout(() => {
+        inFlight--;
+        res.writeHead(200).end('ok');
+      }, RECEIVER_DELAY_MS);
+    });
+    const endpoint = await api('/v1/endpoints', key, { url, event_types: ['load.tick'] });
+    assert.equal(endpoint.status, 201);
+    const secret = endpoint.body.secret as string;
+
+    // Four publishers, each until its first refused request (bounded: 60 events each at most).
+    const accepted: string[] = [];
+    const refused: string[] = [];
+    const answered: number[] = [];
+    let sigtermAt = 0;
+    const publisher = async (p: number) => {
+      for (let i = 0; i < 60; i++) {
+        try {
+          const res = await api('/v1/events', key, {
+            event_type: 'load.tick',
+            payload: { marker: PAYLOAD_MARKER, p, i },
+            idempotency_key: `p${p}-${i}`,
+          });
+          answered.push(res.status);
+          if (res.status === 202) accepted.push(res.body.id);
+        } catch (err) {
+          refused.push(String((err as Error).cause ?? err));
+          return;
+        }
+      }
+    };
+    const publishing = Promise.all([0, 1, 2, 3].map(publisher));
+    const deadline = Date.now() + 60_000;
+    while (accepted.length < 16 || inFlight === 0) {
+      assert.ok(Date.now() < deadline, 'load never built up');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    sigtermAt = Date.now();
+    hookflow.process.kill('SIGTERM');
+    const exitCode = await hookflow.exited;
+    await publishing;
+    assert.equal(exitCode, 0, hookflow.output());
+    assert.ok(Date.now() - sigtermAt < 30_000, 'shutdown took longer than the grace period');
+    // Every answer the API gave was an acceptance; requests after the close were refused, never failed.
+    assert.deepEqual([...new Set(answered)], [202]);
+    assert.ok(refused.length > 0, 'the closed API refused further requests');
+
+    // The stopped worker finished the attempts it had started: none was abandoned mid-request.
+    const logs = hookflow
+      .output()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l));
+    assert.ok(!hookflow.output().includes('GracefulShutdownPeriodExpired'));
+
+    // A new worker completes everything: each accepted event reaches the receiver exactly once.
+    worker = await spawnWorker(stack, { LOG_LEVEL: 'warn' });
+    const waitUntil = Date.now() + 90_000;
+    const received = () => new Map(receiver.on('/slow').map((r) => [r.headers['webhook-id'] as string, r]));
+    while (accepted.some((id) => !received().has(id))) {
+      assert.ok(
+        Date.now() < waitUntil,
+        `${accepted.filter((id) => !received().has(id)).length} never arrived`,
+      );
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const counts = new Map<string, number>();
+    for (const r of receiver.on('/slow')) {
+      const id = r.headers['webhook-id'] as string;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    assert.deepEqual(
+      accepted.filter((id) => counts.get(id) !== 1),
+      [],
+      'an accepted event was delivered more than once',
+    );
+    const attemptLines = logs.filter((l) => l.msg === 'attempt finished');
+    // Attempts the stopping worker finished were logged by it.
+    assert.ok(attemptLines.length > 0);
+
+    // Logs: JSON with ids, never the secret, the keys or the payload.
+    for (const line of attemptLines) {
+      for (const field of ['project_id', 'endpoint_id', 'event_id', 'delivery_id']) {
+        assert.match(String(line[field]), /^[a-z]{2,3}_[0-9a-z]{20}$/, `attempt log without ${field}`);
+      }
+    }
+    const publishLog = logs.find((l) => l.msg === 'request' && l.route === '/v1/events' && l.status === 202);
+    assert.ok(publishLog, 'no request log for a publish');
+    assert.match(publishLog.event_id, /^evt_/);
+    assert.match(publishLog.project_id, /^prj_/);
+    assert.ok(publishLog.request_id);
+    // The banner prints the admin key on purpose (npm start's contract); the JSON logs never do.
+    const jsonLogs = logs.map((l) => JSON.stringify(l)).join('\n');
+    const everything = hookflow.output();
+    for (const [what, value, text] of [
+      ['signing secret', secret, everything],
+      ['API key', key, everything],
+      ['payload', PAYLOAD_MARKER, everything],
+      ['admin key', adminKey, jsonLogs],
+    ]) {
+      assert.ok(!text.includes(value), `the ${what} reached the logs`);
+    }
+  });
+
+  it('serves /readyz and /metrics from a worker-only process on its own port', async () => {
+    const port = await freePort();
+    const alone = await spawnWorker(stack, { HOOKFLOW_WORKER_PORT: String(port), LOG_LEVEL: 'warn' });
+    try {
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), {
+        status: 'ready',
+        mongodb: true,
+        temporal: true,
+        draining: false,
+      });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(metrics, /^# TYPE hookflow_delivery_attempts_total counter$/m);
+      assert.match(metrics, /^temporal_\w+/m);
+      // The worker-only process is no API.
+      assert.equal((await fetch(`http://127.0.0.1:${port}/v1/events`)).status, 404);
+    } finally {
+      await alone.kill('SIGTERM');
+    }
+  });
+});
