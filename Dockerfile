@@ -1,4 +1,5 @@
-# One image for both roles: `node --import tsx src/main.ts api|worker`.
+# One image for both roles: `node --import tsx src/main.ts api|worker`. Two stages: production
+# dependencies are installed in the first, the second holds them and the sources only, and runs as `node`.
 FROM node:20-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -13,5 +14,6 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 USER node
-EXPOSE 3000
+# 3000: the API; 3001: a worker's /readyz and /metrics.
+EXPOSE 3000 3001
 CMD ["node", "--import", "tsx", "src/main.ts", "api"]

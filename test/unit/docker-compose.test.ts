@@ -1,12 +1,36 @@
-// No Docker engine runs here, so the compose file is checked for what it must hold rather than run.
+// No Docker engine runs here, so the compose file and the Dockerfile are checked for what they must hold,
+// and against what the README says of them, rather than run.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
+import { ENV_VARS } from '../../src/config';
 
 const root = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+const readme = readFileSync(join(root, 'README.md'), 'utf8');
+const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+
+/** Rows of the markdown table that follows `heading` in the README. */
+function readmeTable(heading: string): string[][] {
+  const from = readme.indexOf(heading);
+  assert.ok(from >= 0, `README has no ${heading}`);
+  const rows: string[][] = [];
+  for (const line of readme.slice(from).split('\n').slice(1)) {
+    if (!line.startsWith('|')) {
+      if (rows.length) break;
+      continue;
+    }
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
+    if (!cells.every((c) => /^-+$/.test(c))) rows.push(cells);
+  }
+  return rows.slice(1);
+}
+const unquote = (cell: string) => cell.replace(/`/g, '');
 
 describe('docker-compose.yml', () => {
   it('has the production-shaped services, each with an image or a build', () => {
@@ -51,6 +75,48 @@ describe('docker-compose.yml', () => {
       'HookflowDeliveryStatus',
     ]) {
       assert.ok(setup.includes(attribute), attribute);
+    }
+  });
+
+  it('is the stack the README describes: services, images and ports', () => {
+    const rows = readmeTable('### Docker Compose');
+    assert.deepEqual(rows.map((r) => unquote(r[0])).sort(), Object.keys(compose.services).sort());
+    for (const [name, image, ports] of rows) {
+      const service = compose.services[unquote(name)];
+      if (service.build) assert.match(image, /Dockerfile/);
+      else assert.equal(unquote(image), service.image);
+      assert.doesNotMatch(service.image ?? '', /:latest$|^[^:]+$/, `${name} pins its image`);
+      assert.deepEqual(ports === '–' ? [] : [ports.split(' ')[0]], service.ports ?? [], `${name} ports`);
+    }
+  });
+
+  it('gives the roles only variables hookflow reads, each in the README table', () => {
+    const documented = readmeTable('### Environment variables').map((r) => unquote(r[0]));
+    assert.deepEqual([...documented].sort(), [...ENV_VARS].sort());
+    for (const role of ['api', 'worker']) {
+      for (const name of Object.keys(compose.services[role].environment)) {
+        assert.ok(ENV_VARS.includes(name), `${role} sets ${name}, which hookflow does not read`);
+      }
+    }
+  });
+
+  it('health-checks every long-running service and stops the worker after its grace period', () => {
+    for (const name of ['postgresql', 'temporal', 'mongodb', 'api', 'worker']) {
+      assert.ok(compose.services[name].healthcheck, `${name} has a health check`);
+    }
+    assert.match(compose.services.api.healthcheck.test.join(' '), /:3000\/readyz/);
+    assert.match(compose.services.worker.healthcheck.test.join(' '), /:3001\/readyz/);
+    const worker = compose.services.worker;
+    const grace = Number(worker.environment.HOOKFLOW_SHUTDOWN_GRACE_MS);
+    assert.ok(Number.parseInt(worker.stop_grace_period, 10) * 1000 > grace, 'stop_grace_period > grace');
+  });
+
+  it('builds a multi-stage, non-root image with production dependencies and every runtime folder', () => {
+    assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, 'multi-stage');
+    assert.match(dockerfile, /--omit=dev/);
+    assert.match(dockerfile, /^USER node$/m);
+    for (const folder of ['src', 'workflows', 'activities']) {
+      assert.match(dockerfile, new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'), folder);
     }
   });
 });
