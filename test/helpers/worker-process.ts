@@ -1,18 +1,27 @@
-// A hookflow worker in its own process (`src/main.ts worker`), so that a test can SIGKILL it.
+// hookflow in its own process (`src/main.ts <role>`) against a test stack's servers, so that a test can
+// SIGKILL or SIGTERM it and read what it printed.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../../src/embedded';
 import type { Stack } from './stack';
 
-export interface WorkerProcess {
+export interface HookflowProcess {
   process: ChildProcess;
   output: () => string;
+  /** Resolves with the exit code once the process has exited. */
+  exited: Promise<number | null>;
   kill(signal: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnWorker(stack: Stack, env: Record<string, string> = {}): Promise<WorkerProcess> {
+export type WorkerProcess = HookflowProcess;
+
+export async function spawnHookflow(
+  stack: Stack,
+  role: 'all' | 'api' | 'worker',
+  env: Record<string, string> = {},
+): Promise<HookflowProcess> {
   const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -22,7 +31,8 @@ export async function spawnWorker(stack: Stack, env: Record<string, string> = {}
       HOOKFLOW_TASK_QUEUE: stack.taskQueue,
       HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
       LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
-      // Its health and metrics port: free, so that several workers can run side by side.
+      // Free ports, so that several processes can run side by side.
+      HOOKFLOW_PORT: String(await freePort()),
       HOOKFLOW_WORKER_PORT: String(await freePort()),
       ...env,
     },
@@ -35,20 +45,24 @@ export async function spawnWorker(stack: Stack, env: Record<string, string> = {}
     output += d;
   });
   process.once('exit', () => child.kill('SIGKILL'));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   while (!output.includes('hookflow is running')) {
-    if (child.exitCode !== null) throw new Error(`worker exited while starting: ${output}`);
-    if (Date.now() > deadline) throw new Error(`worker did not start: ${output}`);
+    if (child.exitCode !== null) throw new Error(`hookflow ${role} exited while starting: ${output}`);
+    if (Date.now() > deadline) throw new Error(`hookflow ${role} did not start: ${output}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
     process: child,
     output: () => output,
+    exited,
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
       child.kill(signal);
       await exited;
     },
   };
 }
+
+export const spawnWorker = (stack: Stack, env: Record<string, string> = {}) =>
+  spawnHookflow(stack, 'worker', env);

@@ -2,59 +2,15 @@
 // are being published and webhooks are in flight. Nothing accepted may be lost, the process must exit on
 // its own, and its JSON logs must carry ids and never secrets or payloads.
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/embedded';
 import { Receiver } from '../helpers/receiver';
 import { type Stack, startStack } from '../helpers/stack';
-import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+import { spawnHookflow, spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
-const ROOT = join(__dirname, '..', '..');
 const PAYLOAD_MARKER = `payload-marker-${randomBytes(6).toString('hex')}`;
 const RECEIVER_DELAY_MS = 400;
-
-interface Hookflow {
-  process: ChildProcess;
-  baseUrl: string;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-async function startHookflow(stack: Stack, adminKey: string): Promise<Hookflow> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      MONGODB_URI: stack.mongoUri,
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      HOOKFLOW_TASK_QUEUE: stack.taskQueue,
-      HOOKFLOW_PORT: String(port),
-      HOOKFLOW_ADMIN_KEY: adminKey,
-      HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
-      LOG_LEVEL: 'info',
-    },
-  });
-  let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
-  process.once('exit', () => child.kill('SIGKILL'));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!output.includes('hookflow is running')) {
-    if (child.exitCode !== null) throw new Error(`hookflow exited while starting: ${output}`);
-    if (Date.now() > deadline) throw new Error(`hookflow did not start: ${output}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { process: child, baseUrl: `http://127.0.0.1:${port}`, output: () => output, exited };
-}
 
 describe('graceful shutdown', () => {
   let stack: Stack;
@@ -74,9 +30,15 @@ describe('graceful shutdown', () => {
 
   it('on SIGTERM answers what it accepted, finishes attempts in flight and loses nothing', async () => {
     const adminKey = `admin_${randomBytes(16).toString('hex')}`;
-    const hookflow = await startHookflow(stack, adminKey);
+    const port = await freePort();
+    const hookflow = await spawnHookflow(stack, 'all', {
+      HOOKFLOW_PORT: String(port),
+      HOOKFLOW_ADMIN_KEY: adminKey,
+      LOG_LEVEL: 'info',
+    });
+    const baseUrl = `http://127.0.0.1:${port}`;
     const api = async (path: string, key: string, body: unknown) => {
-      const res = await fetch(hookflow.baseUrl + path, {
+      const res = await fetch(baseUrl + path, {
         method: 'POST',
         headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
         body: JSON.stringify(body),
