@@ -60,11 +60,12 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
     const attemptKey = `${runId}:${info.activityId}:${info.attempt}`;
     // The endpoint and event are read alongside the begin write: one MongoDB round trip less before the
     // request. Schedules recorded before the workflow passed their ids read them after, from the view.
-    const known = input.projectId && input.endpointId && input.eventId ? input : null;
+    const { projectId, endpointId, eventId } = input;
+    const known = projectId && endpointId && eventId ? { projectId, endpointId, eventId } : null;
     const [begun, endpointKnown, eventKnown] = await Promise.all([
       beginAttempt(input.deliveryId, runId, attemptKey),
-      known && findOwned(Endpoint, known.endpointId as string, known.projectId as string),
-      known && findOwned(Event, known.eventId as string, known.projectId as string),
+      known && findOwned(Endpoint, known.endpointId, known.projectId),
+      known && findOwned(Event, known.eventId, known.projectId),
     ]);
     if (begun === null)
       throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
