@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { isIP } from 'node:net';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Dispatcher, request } from 'undici';
@@ -57,7 +58,12 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
     const runId = info.workflowExecution?.runId ?? 'standalone';
-    const attemptKey = `${runId}:${info.activityId}:${info.attempt}`;
+    // A local activity (the first attempt) runs again under the same id and attempt number when its workflow
+    // task is retried after a worker died: each execution gets its own key, so a rerun counts as a new attempt
+    // and the interrupted one is recorded as lost, as for a regular activity's next attempt.
+    const attemptKey = info.isLocal
+      ? `${runId}:local:${randomUUID()}`
+      : `${runId}:${info.activityId}:${info.attempt}`;
     // The endpoint and event are read alongside the begin write: one MongoDB round trip less before the
     // request. Schedules recorded before the workflow passed their ids read them after, from the view.
     const { projectId, endpointId, eventId } = input;
@@ -171,7 +177,8 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
     }
     const details: AttemptFailureDetails = { scheduleAttempt: info.attempt, retryAfterMs };
     // Recorded so that a workflow cancelling this schedule in its backoff (retryNow) learns how far it got.
-    Context.current().heartbeat(details);
+    // A local activity has no backoff of its own (and cannot heartbeat).
+    if (!info.isLocal) Context.current().heartbeat(details);
     throw ApplicationFailure.create({
       message: error ?? 'attempt failed',
       type: FailureTypes.attemptFailed,

@@ -25,6 +25,7 @@ export const WORKER_TUNING = {
   // Activities waiting on MongoDB count against their start-to-close timeout: more slots than the store can
   // serve turn overload into timed-out, repeated attempts (seen with FerretDB at 200).
   maxConcurrentActivityTaskExecutions: 50,
+  maxConcurrentLocalActivityExecutions: 50,
   maxConcurrentWorkflowTaskExecutions: 100,
 } as const;
 
