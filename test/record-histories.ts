@@ -1,9 +1,10 @@
-// Records real delivery workflow histories into test/histories/ for the replay test, which proves that
-// workflow code changes stay compatible with workflows already running. Run after a deliberate, versioned
-// workflow change only: `node --import tsx test/record-histories.ts`.
+// Records real delivery workflow histories into test/histories/<version>/ for the replay test, which proves
+// that workflow code changes stay compatible with workflows already running. Run after a deliberate,
+// versioned (`patched`) workflow change only, into a new folder named after it, keeping the older ones:
+// `node --import tsx test/record-histories.ts 2-local-first-attempt`.
 
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Receiver, status } from './helpers/receiver';
 import { eventually, startStack } from './helpers/stack';
@@ -21,6 +22,10 @@ interface Scenario {
 }
 
 async function main() {
+  const version = process.argv[2];
+  if (!version) throw new Error('usage: record-histories.ts <folder under test/histories>');
+  const dir = join(__dirname, 'histories', version);
+  mkdirSync(dir, { recursive: true });
   const [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
   try {
     const { key } = await stack.newProject('histories');
@@ -79,7 +84,7 @@ async function main() {
         '--output',
         'json',
       ]);
-      writeFileSync(join(__dirname, 'histories', `${name}.json`), json);
+      writeFileSync(join(dir, `${name}.json`), json);
       process.stdout.write(`recorded ${name}: ${JSON.parse(json.toString()).events.length} events\n`);
     }
   } finally {

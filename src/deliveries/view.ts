@@ -1,10 +1,10 @@
 // Idempotent writes of the delivery view. Activities call these; a retried activity, a worker that died
 // mid-write or a reset workflow run can repeat any of them without double-counting.
 //
-// Every write is filtered by `_id` alone, the one filter FerretDB serves from an index (any other filter
-// makes it scan the collection), and the guards are checked on the document read just before. That is safe
-// because a delivery has one writer at a time: its workflow runs one attempt after the other, and marks it
-// cancelled or failed only once the attempt in flight has finished.
+// Guards (this attempt began last, the delivery was not cancelled by this run) sit in the write's filter next
+// to `_id`, so each write is one atomic round trip on MongoDB. The embedded FerretDB serves such a filter
+// from its `_id` index too (tools/ferretdb/patch.mjs); any filter without `_id` makes it scan the collection.
+import type { QueryFilter } from 'mongoose';
 import { isDuplicateKeyError } from '../db';
 import { derivedId } from '../ids';
 import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './model';
@@ -12,6 +12,16 @@ import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './
 /** A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. */
 function cancelledBy(view: DeliveryDoc, runId: string): boolean {
   return view.status === 'cancelled' && view.run_id === runId;
+}
+
+/** The filter of a guarded write: this delivery, begun by `attemptKey` (or any) and not cancelled by this run. */
+function guarded(deliveryId: string, runId: string, lastAttemptKey: string | { $ne: string }) {
+  const filter: QueryFilter<DeliveryDoc> = {
+    _id: deliveryId,
+    last_attempt_key: lastAttemptKey,
+    $nor: [{ status: 'cancelled', run_id: runId }],
+  };
+  return filter;
 }
 
 /**
@@ -23,30 +33,33 @@ export async function beginAttempt(
   runId: string,
   attemptKey: string,
 ): Promise<{ attempt: number; view: DeliveryDoc } | null> {
-  const view = await Delivery.findById(deliveryId).lean();
-  if (!view || cancelledBy(view, runId)) return null;
-  // Already counted: this is a repeat of a call whose answer was lost.
-  if (view.last_attempt_key === attemptKey) return { attempt: view.attempts, view };
-  // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
-  // that the attempt documents always add up to the view's count.
-  if (view.status === 'in_progress' && view.attempts > 0 && view.last_attempt_at) {
-    await recordLostAttempt(view, view.attempts, view.last_attempt_at);
-  }
-  const attempt = (view.attempts ?? 0) + 1;
-  await Delivery.updateOne(
-    { _id: deliveryId },
+  const before = await Delivery.findOneAndUpdate(
+    guarded(deliveryId, runId, { $ne: attemptKey }),
     {
       $set: {
         status: 'in_progress',
-        attempts: attempt,
         last_attempt_key: attemptKey,
         last_attempt_at: new Date(),
         next_attempt_at: null,
         run_id: runId,
       },
+      $inc: { attempts: 1 },
     },
-  );
-  return { attempt, view };
+    { returnDocument: 'before' },
+  ).lean();
+  if (!before) {
+    // Not updated: gone, cancelled, or already counted by a call whose answer was lost.
+    const view = await Delivery.findById(deliveryId).lean();
+    if (!view || cancelledBy(view, runId) || view.last_attempt_key !== attemptKey) return null;
+    return { attempt: view.attempts, view };
+  }
+  // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
+  // that the attempt documents add up to the view's count. (Should this worker die too, between the two
+  // writes, that lost attempt goes unrecorded: its number is missing from the attempt list.)
+  if (before.status === 'in_progress' && before.attempts > 0 && before.last_attempt_at) {
+    await recordLostAttempt(before, before.attempts, before.last_attempt_at);
+  }
+  return { attempt: (before.attempts ?? 0) + 1, view: before };
 }
 
 async function recordLostAttempt(delivery: DeliveryDoc, attempt: number, startedAt: Date): Promise<void> {
@@ -91,15 +104,10 @@ export interface AttemptRecord {
 /** Stores the attempt document and the attempt's outcome on the view, both idempotently. */
 export async function finishAttempt(record: AttemptRecord): Promise<void> {
   const { attempt } = record;
-  const [, view] = await Promise.all([
+  await Promise.all([
     insertAttempt(record.deliveryId, attempt),
-    Delivery.findById(record.deliveryId).lean(),
-  ]);
-  // Only the attempt that began last may write its outcome, and never over a cancel of this run.
-  if (!view || view.last_attempt_key !== record.attemptKey || cancelledBy(view, record.runId)) return;
-  await Delivery.updateOne(
-    { _id: record.deliveryId },
-    {
+    // Only the attempt that began last may write its outcome, and never over a cancel of this run.
+    Delivery.updateOne(guarded(record.deliveryId, record.runId, record.attemptKey), {
       $set: {
         status: record.status,
         next_attempt_at: record.nextAttemptAt,
@@ -110,8 +118,8 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
         delivered_at: record.status === 'succeeded' ? new Date() : null,
         run_id: record.runId,
       },
-    },
-  );
+    }),
+  ]);
 }
 
 /**

@@ -75,3 +75,10 @@ export function status(code: number, body = '', headers: Record<string, string> 
     res.end(body);
   };
 }
+
+/** Answers like `responder`, `ms` after the request arrived. */
+export function delayed(ms: number, responder: Responder): Responder {
+  return (req, res) => {
+    setTimeout(() => responder(req, res), ms);
+  };
+}

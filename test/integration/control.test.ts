@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { Receiver, status } from '../helpers/receiver';
+import { delayed, Receiver, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
 
 const HOUR = 3_600_000;
@@ -73,6 +73,29 @@ describe('delivery control', () => {
     assert.equal(event.status, 202);
     return { endpoint: ep.body, event: event.body, delivery: event.body.deliveries[0] };
   }
+
+  it('cancels during the first attempt: its answer is recorded and no attempt follows', async () => {
+    // The first attempt runs as a local activity inside a workflow task: the cancel signal reaches the
+    // workflow once that attempt has answered.
+    const path = '/cancel-in-flight';
+    receiver.script(path, delayed(1_500, status(500)));
+    const { delivery: d } = await deliver(path, { ...HOUR_SECOND, initial_interval_ms: 100 });
+    await receiver.waitFor(path, 1);
+    assert.equal((await delivery(d.id)).status, 'in_progress');
+    assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 202);
+    const view = await eventually(
+      () => delivery(d.id),
+      (v) => v.status === 'cancelled',
+    );
+    assert.equal(view.attempts, 1);
+    const attempts = (await api('GET', `/v1/deliveries/${d.id}/attempts`)).body.data;
+    assert.deepEqual(
+      attempts.map((a: { status_code: number }) => a.status_code),
+      [500],
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(receiver.on(path).length, 1, 'no request after the cancel');
+  });
 
   for (const [label, retry, failedAttempts] of [
     ['the workflow timer', HOUR_FIRST, 1],

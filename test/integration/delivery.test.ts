@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { Receiver, status } from '../helpers/receiver';
+import { delayed, Receiver, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
 
 const FAST_RETRY = {
@@ -155,6 +155,21 @@ describe('delivery', () => {
     );
     // Retries keep the webhook-id so receivers can dedupe.
     assert.equal(new Set(requests.map((r) => r.headers['webhook-id'])).size, 1);
+  });
+
+  it('waits out a first attempt longer than a workflow task timeout (10 s), and makes it once', async () => {
+    // The first attempt is a local activity, run inside a workflow task: the worker must keep that task
+    // alive past its timeout instead of letting the server hand it (and the request) to another worker.
+    receiver.script('/slow', delayed(11_000, status(200)));
+    await endpoint('/slow', { retry: FAST_RETRY, timeout_ms: 20_000 });
+    const event = await publish({ event_type: 't/slow', payload: {} });
+    const view = await eventually(
+      () => delivery(event.deliveries[0].id),
+      (d) => d.status === 'succeeded',
+      30_000,
+    );
+    assert.equal(view.attempts, 1);
+    assert.equal(receiver.on('/slow').length, 1);
   });
 
   it('fails after one attempt on 400', async () => {
