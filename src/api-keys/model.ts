@@ -34,11 +34,25 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+// A key carries its own id (`hf_<id>_<secret>`), so a request's key is found by `_id`: the lookup every
+// store serves from an index, where a filter on the hash makes the embedded FerretDB scan every key.
+// Keys issued before (`hf_<secret>`, 46 characters) cannot match the pattern and are found by their hash.
+const KEY_WITH_ID = /^hf_([0-9a-z]{20})_[A-Za-z0-9_-]{43}$/;
+
+/** The live (not revoked) key document for a presented key, or null. */
+export async function findLiveApiKey(key: string): Promise<Pick<ApiKeyDoc, '_id' | 'project_id'> | null> {
+  const hash = hashApiKey(key);
+  const carried = KEY_WITH_ID.exec(key);
+  const filter = carried ? { _id: `key_${carried[1]}`, hash } : { hash };
+  return ApiKey.findOne({ ...filter, revoked_at: null }, { project_id: 1 }).lean();
+}
+
 /** Creates a key for `projectId`; the plain key is returned once and never stored. */
 export async function issueApiKey(projectId: string, name: string): Promise<{ doc: ApiKeyDoc; key: string }> {
-  const key = `hf_${randomBytes(32).toString('base64url')}`;
+  const id = newId('key');
+  const key = `hf_${id.slice('key_'.length)}_${randomBytes(32).toString('base64url')}`;
   const doc = await ApiKey.create({
-    _id: newId('key'),
+    _id: id,
     project_id: projectId,
     name,
     prefix: key.slice(0, 10),

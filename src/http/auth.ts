@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { ApiKey, hashApiKey } from '../api-keys/model';
+import { findLiveApiKey } from '../api-keys/model';
 import { ApiError } from './errors';
 
 export interface AuthState {
@@ -29,8 +29,7 @@ export function requireAdmin(adminKey: string) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
     if (!isAdminKey(key, adminKey)) {
-      const projectKey = await ApiKey.exists({ hash: hashApiKey(key), revoked_at: null });
-      if (projectKey) throw new ApiError(403, 'this route needs the admin key');
+      if (await findLiveApiKey(key)) throw new ApiError(403, 'this route needs the admin key');
       throw new ApiError(401, 'invalid API key');
     }
     return next();
@@ -42,7 +41,7 @@ export function requireProjectKey(adminKey: string) {
   return async function projectOnly(ctx: Context, next: Next) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
-    const found = await ApiKey.findOne({ hash: hashApiKey(key), revoked_at: null }, { project_id: 1 }).lean();
+    const found = await findLiveApiKey(key);
     if (!found) {
       if (isAdminKey(key, adminKey))
         throw new ApiError(403, 'the admin key only creates projects; use a project API key');

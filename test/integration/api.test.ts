@@ -1,6 +1,8 @@
 // The REST surface: auth, tenant isolation, validation and error shapes, endpoint CRUD.
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ApiKey, hashApiKey } from '../../src/api-keys/model';
 import { ROUTES } from '../helpers/routes';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -52,7 +54,8 @@ describe('api', () => {
   it('issues extra API keys shown once, and a revoked key fails at once', async () => {
     const created = await stack.request('POST', '/v1/api-keys', { key: alice.key, body: { name: 'ci' } });
     assert.equal(created.status, 201);
-    assert.match(created.body.key, /^hf_/);
+    // The key carries its id, so that requests find it by _id.
+    assert.equal(created.body.key.slice(0, 24), `hf_${created.body.id.slice(4)}_`);
     assert.equal((await stack.request('GET', '/v1/endpoints', { key: created.body.key })).status, 200);
     const listed = await stack.request('GET', '/v1/api-keys', { key: alice.key });
     assert.ok(listed.body.data.every((k: Record<string, unknown>) => !('key' in k) && !('hash' in k)));
@@ -65,6 +68,22 @@ describe('api', () => {
       204,
     );
     assert.equal((await stack.request('GET', '/v1/endpoints', { key: created.body.key })).status, 401);
+  });
+
+  it('accepts keys issued before keys carried their id, and no key that borrows another one’s id', async () => {
+    const legacy = `hf_${randomBytes(32).toString('base64url')}`;
+    await ApiKey.create({
+      _id: 'key_0000000000legacy00',
+      project_id: alice.id,
+      prefix: legacy.slice(0, 10),
+      hash: hashApiKey(legacy),
+    });
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: legacy })).status, 200);
+    // Alice's key id with a made-up secret, and with the legacy key's secret: both refused.
+    const forged = `${alice.key.slice(0, 24)}${randomBytes(32).toString('base64url')}`;
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: forged })).status, 401);
+    const grafted = `${alice.key.slice(0, 24)}${legacy.slice(3)}`;
+    assert.equal((await stack.request('GET', '/v1/endpoints', { key: grafted })).status, 401);
   });
 
   it('manages endpoints; the signing secret is shown only at creation', async () => {
