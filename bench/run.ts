@@ -1,6 +1,7 @@
 // `npm run bench`: in ONE run, on the same servers, measures
 //   1. hookflow: N events through the REST API to M endpoints, API and worker in their own processes;
-//   2. the Temporal floor: N×M workflows of one no-op activity each, with the same worker settings;
+//   2. the Temporal floors: N×M workflows of one no-op activity each (regular, then local), with the same
+//      worker settings;
 //   3. the network floor: the same receiver hit N×M times by an undici loop with the same concurrency;
 // prints a table with the ratios and writes every figure as JSON to bench/results/.
 // `--soak MINUTES` publishes at a steady rate instead and records the API's and worker's RSS over time.
@@ -325,7 +326,7 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
   };
 }
 
-async function measureTemporalFloor(servers: Servers) {
+async function measureTemporalFloor(servers: Servers, workflowType: 'floorWorkflow' | 'floorLocalWorkflow') {
   const total = N * M;
   const taskQueue = `bench-floor-${randomBytes(4).toString('hex')}`;
   const startedAt = new Map<string, number>();
@@ -351,7 +352,7 @@ async function measureTemporalFloor(servers: Servers) {
     async (i) => {
       const id = `floor-${taskQueue}-${i}`;
       startedAt.set(id, Date.now());
-      await client.workflow.start('floorWorkflow', { taskQueue, workflowId: id, args: [id] });
+      await client.workflow.start(workflowType, { taskQueue, workflowId: id, args: [id] });
     },
     M,
   );
@@ -510,12 +511,13 @@ async function main() {
       };
       if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
       receiver.receipts.length = 0;
-      const floorCpuBefore = serverCpu();
-      const floorRun = await measureTemporalFloor(servers);
-      const temporalFloor = {
-        ...floorRun,
-        temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0),
+      const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[1]) => {
+        const floorCpuBefore = serverCpu();
+        const floorRun = await measureTemporalFloor(servers, workflowType);
+        return { ...floorRun, temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0) };
       };
+      const temporalFloor = await measureFloor('floorWorkflow');
+      const temporalLocalFloor = await measureFloor('floorLocalWorkflow');
       const networkFloor = await measureNetworkFloor(receiver.url, receiver.receipts);
       result = {
         kind: 'throughput',
@@ -523,14 +525,17 @@ async function main() {
         settings,
         hookflow,
         temporalFloor,
+        temporalLocalFloor,
         networkFloor,
         ratios: {
           hookflowToTemporalFloor: hookflow.deliveriesPerSecond / temporalFloor.workflowsPerSecond,
+          hookflowToTemporalLocalFloor: hookflow.deliveriesPerSecond / temporalLocalFloor.workflowsPerSecond,
           hookflowToNetworkFloor: hookflow.deliveriesPerSecond / networkFloor.requestsPerSecond,
           p50LatencyToTemporalFloor:
             (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
         },
       };
+      const ratios = result.ratios as Record<string, number>;
       const row = (name: string, perSecond: number, p: ReturnType<typeof percentiles>) =>
         `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
       process.stdout.write(
@@ -538,10 +543,15 @@ async function main() {
           '',
           row('hookflow', hookflow.deliveriesPerSecond, hookflow.publishToReceiptMs),
           row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
+          row(
+            '  local activity',
+            temporalLocalFloor.workflowsPerSecond,
+            temporalLocalFloor.startToActivityMs,
+          ),
           row('network floor', networkFloor.requestsPerSecond, networkFloor.latencyMs),
-          `hookflow / temporal floor: ${(result.ratios as Record<string, number>).hookflowToTemporalFloor.toFixed(2)}   hookflow / network floor: ${(result.ratios as Record<string, number>).hookflowToNetworkFloor.toFixed(3)}`,
+          `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor: ${ratios.hookflowToNetworkFloor.toFixed(3)}`,
           `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; API ${hookflow.api.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.api.peakRssMiB.toFixed(0)} MiB; worker ${hookflow.worker.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.worker.peakRssMiB.toFixed(0)} MiB`,
-          `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}`,
+          `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}; local-activity floor: ${temporalLocalFloor.temporalServerCpuSeconds.toFixed(1)}, ${temporalLocalFloor.benchProcessCpuSeconds.toFixed(1)}`,
           '',
         ].join('\n'),
       );
