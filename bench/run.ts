@@ -21,12 +21,13 @@ import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Pool } from 'undici';
 import { freePort, startFerretDB, startTemporalDevServer } from '../src/embedded';
 import { createLogger } from '../src/logger';
-import { installRuntime, WORKER_TUNING } from '../src/worker';
+import { installRuntime } from '../src/temporal';
+import { WORKER_TUNING } from '../src/worker';
 
 const root = join(__dirname, '..');
 const home = join(root, '.hookflow');
@@ -344,7 +345,10 @@ async function measureTemporalFloor(servers: Servers, workflowType: 'floorWorkfl
     ...WORKER_TUNING,
   });
   const running = worker.run();
-  const client = new Client({ connection: await Connection.connect({ address: servers.temporalAddress }) });
+  // Started through the SDK's native connection, as hookflow's API starts its workflows.
+  const client = new Client({
+    connection: await NativeConnection.connect({ address: servers.temporalAddress }),
+  });
   const cpuBefore = process.cpuUsage();
   const started = Date.now();
   await drive(
@@ -447,7 +451,7 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
 // --- the run ----------------------------------------------------------------------------------------------
 
 async function main() {
-  installRuntime(createLogger('warn'));
+  await installRuntime(createLogger('warn'));
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-bench-'));
   const children: { stop(): Promise<void>; process?: ChildProcess }[] = [];
   let servers: Servers;

@@ -66,7 +66,7 @@ async function main() {
   }
 
   await connectMongo(mongoUri);
-  const client = await connectTemporalClient(temporalAddress, config.TEMPORAL_NAMESPACE);
+  const client = await connectTemporalClient(temporalAddress, config.TEMPORAL_NAMESPACE, logger);
 
   const lifecycle: Lifecycle = { draining: false };
   let server: Server | null = null;

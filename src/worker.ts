@@ -1,11 +1,9 @@
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
-import { freePort } from './embedded';
 import type { Logger } from './logger';
-import { exposeSdkMetrics } from './metrics';
 import { guardedLookup } from './target-policy';
-import { connectTemporalClient } from './temporal';
+import { connectTemporalClient, installRuntime } from './temporal';
 
 export interface WorkerOptions {
   temporalAddress: string;
@@ -29,28 +27,6 @@ export const WORKER_TUNING = {
   maxConcurrentWorkflowTaskExecutions: 100,
 } as const;
 
-let runtimeInstalled = false;
-
-/**
- * Routes the SDK's own logs (warnings and errors only) into our pino logger and, given a port, serves its
- * metrics there for /metrics to include. Once per process.
- */
-export function installRuntime(logger: Logger, metricsPort?: number) {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  if (metricsPort) exposeSdkMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
-  Runtime.install({
-    telemetryOptions: metricsPort
-      ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}`, countersTotalSuffix: true } } }
-      : undefined,
-    // main.ts owns SIGINT/SIGTERM: it stops the API first, then drains the worker.
-    shutdownSignals: [],
-    logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
-      logger[level === 'ERROR' ? 'error' : 'warn']({ ...meta, component: 'temporal-sdk' }, message);
-    }),
-  });
-}
-
 export async function createDeliveryWorker({
   temporalAddress,
   namespace,
@@ -59,7 +35,7 @@ export async function createDeliveryWorker({
   logger,
   shutdownGraceMs = 30_000,
 }: WorkerOptions) {
-  installRuntime(logger, runtimeInstalled ? undefined : await freePort());
+  await installRuntime(logger);
   const connection = await NativeConnection.connect({ address: temporalAddress });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses.
@@ -69,7 +45,7 @@ export async function createDeliveryWorker({
     pipelining: 1,
     connect: allowPrivateTargets ? {} : { lookup: guardedLookup },
   });
-  const client = await connectTemporalClient(temporalAddress, namespace);
+  const client = await connectTemporalClient(temporalAddress, namespace, logger);
   const worker = await Worker.create({
     connection,
     namespace,

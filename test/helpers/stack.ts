@@ -85,7 +85,7 @@ export async function startStack({
   const temporalAddress = `127.0.0.1:${temporalPort}`;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
   await connectMongo(mongoUri);
-  const client = await connectTemporalClient(temporalAddress, 'default');
+  const client = await connectTemporalClient(temporalAddress, 'default', logger);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = withWorker
     ? await createDeliveryWorker({
