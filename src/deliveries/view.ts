@@ -58,36 +58,46 @@ export async function beginAttempt(
     return { attempt: view.attempts, view };
   }
   // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
-  // that the attempt documents add up to the view's count. (Should this worker die too, between the two
-  // writes, that lost attempt goes unrecorded: its number is missing from the attempt list.)
+  // that the attempt documents add up to the view's count.
   if (before.status === 'in_progress' && before.attempts > 0 && before.last_attempt_at) {
-    await recordLostAttempt(before, before.attempts, before.last_attempt_at);
+    await recordLostAttempts(before, before.last_attempt_at);
   }
   return { attempt: (before.attempts ?? 0) + 1, view: before };
 }
 
-async function recordLostAttempt(delivery: DeliveryDoc, attempt: number, startedAt: Date): Promise<void> {
-  await insertAttempt(delivery._id, {
-    project_id: delivery.project_id,
-    endpoint_id: delivery.endpoint_id,
-    event_id: delivery.event_id,
-    attempt,
-    url: delivery.url,
-    status: 'failed',
-    outcome: 'lost',
-    status_code: null,
-    error: 'the worker stopped during the attempt',
-    response: null,
-    duration_ms: 0,
-    started_at: startedAt,
-  });
+/**
+ * Records the view's last attempt as lost, and any earlier one left unrecorded the same way (a worker that
+ * died between the counting update and this insert), down to the first attempt that has its document.
+ */
+async function recordLostAttempts(delivery: DeliveryDoc, startedAt: Date): Promise<void> {
+  for (let attempt = delivery.attempts; attempt > 0; attempt--) {
+    if (await DeliveryAttempt.collection.findOne({ _id: attemptId(delivery._id, attempt) as never })) return;
+    await insertAttempt(delivery._id, {
+      project_id: delivery.project_id,
+      endpoint_id: delivery.endpoint_id,
+      event_id: delivery.event_id,
+      attempt,
+      url: delivery.url,
+      status: 'failed',
+      outcome: 'lost',
+      status_code: null,
+      error: 'the worker stopped during the attempt',
+      response: null,
+      duration_ms: 0,
+      started_at: startedAt,
+    });
+  }
+}
+
+function attemptId(deliveryId: string, attempt: number): string {
+  return derivedId('att', deliveryId, deliveryId, attempt);
 }
 
 /** Stores an attempt document once; when it is already there (a repeated call), the first one stands. */
 async function insertAttempt(deliveryId: string, attempt: AttemptRecord['attempt']): Promise<void> {
   try {
     await DeliveryAttempt.collection.insertOne({
-      _id: derivedId('att', deliveryId, deliveryId, attempt.attempt),
+      _id: attemptId(deliveryId, attempt.attempt),
       delivery_id: deliveryId,
       ...attempt,
       created_at: new Date(),

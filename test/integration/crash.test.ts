@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
+import { Delivery } from '../../src/deliveries/model';
+import { beginAttempt } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { newId } from '../../src/ids';
 import { Receiver, status } from '../helpers/receiver';
@@ -283,6 +285,35 @@ describe('crash safety', () => {
     for (const [original, replays] of await replayDeliveries()) {
       assert.equal(replays.size, 1, `${original} was replayed by one delivery, not ${[...replays]}`);
     }
+  });
+
+  it('records as lost every attempt whose worker died before it was recorded, two deaths in a row', async () => {
+    receiver.script('/two-deaths', status(200));
+    const [id] = await publishTo('/two-deaths', {});
+    await eventually(
+      () => delivery(id),
+      (d) => d.status === 'succeeded',
+    );
+    // As a reset run would find it had attempts 2 and 3 begun by workers that died before recording them
+    // (the second one between counting its attempt and recording the first as lost).
+    await Delivery.collection.updateOne(
+      { _id: id as never },
+      { $set: { status: 'in_progress', attempts: 3 } },
+    );
+    const begun = await beginAttempt(id, 'a-later-run', 'a-later-run:local:1');
+    assert.equal(begun?.attempt, 4);
+    const attempts = (await api('GET', `/v1/deliveries/${id}/attempts`)).body.data as {
+      attempt: number;
+      outcome: string;
+    }[];
+    assert.deepEqual(
+      attempts.map((a) => [a.attempt, a.outcome]),
+      [
+        [1, '2xx'],
+        [2, 'lost'],
+        [3, 'lost'],
+      ],
+    );
   });
 
   it('never writes a signing secret to the worker logs', async () => {
