@@ -122,8 +122,9 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
   await Promise.all([
     insertAttempt(record.deliveryId, attempt),
     // Only the attempt that began last may write its outcome, and never over a cancel of this run.
-    Delivery.updateOne(guarded(record.deliveryId, record.runId, record.attemptKey), {
+    Delivery.collection.updateOne(guarded(record.deliveryId, record.runId, record.attemptKey) as never, {
       $set: {
+        updated_at: new Date(),
         status: record.status,
         next_attempt_at: record.nextAttemptAt,
         last_status_code: attempt.status_code,
