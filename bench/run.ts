@@ -487,6 +487,12 @@ async function main() {
       mongoUri: process.env.MONGODB_URI ?? `mongodb://127.0.0.1:${ferretPort}/hookflow_bench`,
     };
   }
+  // Ctrl-C or SIGTERM mid-run stops the embedded servers too (the roles are SIGKILLed on exit).
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void Promise.all(children.map((child) => child.stop())).finally(() => process.exit(130));
+    });
+  }
   const receiver = await startReceiver();
   // CPU seconds of the embedded servers over the whole run: where the time goes besides our processes.
   const serverPids = children.flatMap((c) => (c.process?.pid ? [c.process.pid] : []));
