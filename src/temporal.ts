@@ -9,8 +9,8 @@ import { exposeSdkMetrics } from './metrics';
 let runtimeInstalled = false;
 
 /**
- * Routes the SDK's own logs (warnings and errors only) into our pino logger and serves its metrics on a
- * loopback port for /metrics to include. Once per process, before any connection.
+ * Routes the SDK's own logs, its native core's included (warnings and errors only), into our pino logger and
+ * serves its metrics on a loopback port for /metrics to include. Once per process, before any connection.
  */
 export async function installRuntime(logger: Logger): Promise<void> {
   if (runtimeInstalled) return;
@@ -19,6 +19,9 @@ export async function installRuntime(logger: Logger): Promise<void> {
   exposeSdkMetrics(`http://127.0.0.1:${metricsPort}/metrics`);
   Runtime.install({
     telemetryOptions: {
+      // Core's own logs (connection retries, workflow task failures) join ours as JSON lines; without
+      // `forward` it prints them to stderr as coloured text.
+      logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} },
       metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}`, countersTotalSuffix: true } },
     },
     // main.ts owns SIGINT/SIGTERM: it stops the API first, then drains the worker.

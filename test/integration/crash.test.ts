@@ -154,6 +154,13 @@ describe('crash safety', () => {
       views.map((v) => v.attempts),
       [2, 2, 2],
     );
+    // What the SDK's core said while the server was away came out as JSON log lines, like the rest.
+    const text = (worker?.output() ?? '')
+      .split('\n')
+      .filter(
+        (line) => line && !line.startsWith('{') && !line.startsWith('  ') && line !== 'hookflow is running',
+      );
+    assert.deepEqual(text, [], 'every log line is JSON');
   });
 
   it('delivers through a FerretDB outage and the views catch up', async () => {
