@@ -163,6 +163,34 @@ describe('crash safety', () => {
     assert.deepEqual(text, [], 'every log line is JSON');
   });
 
+  it('answers 503 while Temporal is down; the publish repeated afterwards delivers once', async () => {
+    receiver.script('/temporal-down', status(200));
+    const ep = await api('POST', '/v1/endpoints', {
+      url: receiver.url('/temporal-down'),
+      event_types: ['t/temporal-down'],
+    });
+    secrets.push(ep.body.secret);
+    const body = { event_type: 't/temporal-down', payload: { n: 1 }, idempotency_key: 'temporal-down-1' };
+    // Down long enough for the readiness check (2 s) and the publish (the client retries for about 10 s).
+    const restarting = stack.restartTemporal(20_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal((await stack.request('GET', '/readyz')).body.temporal, false);
+    const down = await api('POST', '/v1/events', body);
+    assert.equal(down.status, 503, JSON.stringify(down.body));
+    assert.match(down.body.detail, /unavailable/);
+    assert.ok(down.headers.get('retry-after'));
+    await restarting;
+    const again = await eventually(
+      () => api('POST', '/v1/events', body),
+      (r) => r.status !== 503,
+      30_000,
+    );
+    assert.ok([200, 202].includes(again.status), JSON.stringify(again.body));
+    await receiver.waitFor('/temporal-down', 1, 30_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(receiver.on('/temporal-down').length, 1);
+  });
+
   it('delivers through a FerretDB outage and the views catch up', async () => {
     receiver.script('/db-outage', (_req, res) => {
       setTimeout(() => {
