@@ -28,8 +28,8 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
 
 /**
  * An id that is the same every time for the same `parts`, sorting with the object `timeOf` names. Used where
- * a repeated write must land on the same document: upserts by _id are the one lookup FerretDB serves from
- * an index (it scans the collection for any other filter).
+ * a repeated write must land on the same document, found by `_id`: the one key FerretDB serves from an index
+ * (it scans the collection for a filter without it).
  */
 export function derivedId(prefix: IdPrefix, timeOf: string, ...parts: (string | number)[]): string {
   const time = timeOf.slice(timeOf.indexOf('_') + 1, timeOf.indexOf('_') + 11);

@@ -64,8 +64,8 @@ export type NewDelivery = Pick<
 
 /**
  * Inserts new delivery views and returns them as stored. A view already there under the same (derived) id,
- * from a repeated dispatch or a retried bulk page, is kept as it is. Inserts, not upserts: FerretDB makes
- * every update scan the collection.
+ * from a repeated dispatch or a retried bulk page, is kept as it is. Inserts, not upserts: one write for all
+ * the views, where an upsert is a lookup and a write per view.
  */
 export async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
   if (views.length === 0) return [];
