@@ -43,6 +43,7 @@ const { values: opts } = parseArgs({
     'failure-rate': { type: 'string', default: '0' },
     soak: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    rounds: { type: 'string', default: '1' },
   },
 });
 const N = Number(opts.events);
@@ -52,6 +53,12 @@ const RATE = opts.rate ? Number(opts.rate) : null;
 const LATENCY_MS = Number(opts['latency-ms']);
 const FAILURE_RATE = Number(opts['failure-rate']);
 const SOAK_MINUTES = opts.soak ? Number(opts.soak) : null;
+/**
+ * hookflow and the Temporal floors measured this many times, alternating, on the same servers. This machine's
+ * run-to-run spread (±15 %) is larger than the steps being measured; each round's ratio pairs measurements
+ * taken a minute apart, and the summary reports their median.
+ */
+const ROUNDS = Number(opts.rounds);
 /** With --profile, the API and the worker run under --cpu-prof and the run reports where their CPU went. */
 const PROFILE_DIR = opts.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null;
 
@@ -461,6 +468,59 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   };
 }
 
+/** One round: hookflow, then the regular and the local-activity Temporal floors, on the same servers. */
+async function measureRound(
+  servers: Servers,
+  receiver: Awaited<ReturnType<typeof startReceiver>>,
+  serverCpu: () => number[],
+  round: number,
+) {
+  receiver.receipts.length = 0;
+  const hookflowCpuBefore = serverCpu();
+  const hookflowRun = await measureHookflow(servers, receiver.url, receiver.receipts);
+  const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - hookflowCpuBefore[i]);
+  const hookflow = {
+    ...hookflowRun,
+    temporalServerCpuSeconds: temporalCpu,
+    ferretdbCpuSeconds: ferretCpu,
+    profiles: PROFILE_DIR
+      ? {
+          api: summarizeProfile(join(PROFILE_DIR, 'api')),
+          worker: summarizeProfile(join(PROFILE_DIR, 'worker')),
+        }
+      : null,
+  };
+  if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
+  const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[1]) => {
+    const floorCpuBefore = serverCpu();
+    const floorRun = await measureTemporalFloor(servers, workflowType);
+    return { ...floorRun, temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0) };
+  };
+  const temporalFloor = await measureFloor('floorWorkflow');
+  const temporalLocalFloor = await measureFloor('floorLocalWorkflow');
+  const ratios = {
+    hookflowToTemporalFloor: hookflow.deliveriesPerSecond / temporalFloor.workflowsPerSecond,
+    hookflowToTemporalLocalFloor: hookflow.deliveriesPerSecond / temporalLocalFloor.workflowsPerSecond,
+    p50LatencyToTemporalFloor:
+      (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
+  };
+  const result = { round, hookflow, temporalFloor, temporalLocalFloor, ratios };
+  const row = (name: string, perSecond: number, p: ReturnType<typeof percentiles>) =>
+    `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
+  process.stdout.write(
+    [
+      ROUNDS > 1 ? `\nround ${round} of ${ROUNDS}` : '',
+      row('hookflow', hookflow.deliveriesPerSecond, hookflow.publishToReceiptMs),
+      row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
+      row('  local activity', temporalLocalFloor.workflowsPerSecond, temporalLocalFloor.startToActivityMs),
+      `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}`,
+      `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; API ${hookflow.api.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.api.peakRssMiB.toFixed(0)} MiB; worker ${hookflow.worker.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.worker.peakRssMiB.toFixed(0)} MiB`,
+      `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}; local-activity floor: ${temporalLocalFloor.temporalServerCpuSeconds.toFixed(1)}, ${temporalLocalFloor.benchProcessCpuSeconds.toFixed(1)}`,
+    ].join('\n'),
+  );
+  return result;
+}
+
 // --- the run ----------------------------------------------------------------------------------------------
 
 async function main() {
@@ -494,10 +554,9 @@ async function main() {
     });
   }
   const receiver = await startReceiver();
-  // CPU seconds of the embedded servers over the whole run: where the time goes besides our processes.
+  // CPU seconds of the embedded servers during each measurement: where the time goes besides our processes.
   const serverPids = children.flatMap((c) => (c.process?.pid ? [c.process.pid] : []));
   const serverCpu = () => serverPids.map((pid) => processUsage(pid).cpuSeconds);
-  const serverCpuBefore = serverCpu();
   const machine = {
     cores: cpus().length,
     cpuModel: cpus()[0]?.model,
@@ -519,62 +578,39 @@ async function main() {
     if (SOAK_MINUTES) {
       result = { kind: 'soak', machine, settings, soak: await soak(servers, receiver.url, SOAK_MINUTES) };
     } else {
-      const hookflowRun = await measureHookflow(servers, receiver.url, receiver.receipts);
-      const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - serverCpuBefore[i]);
-      const hookflow = {
-        ...hookflowRun,
-        temporalServerCpuSeconds: temporalCpu,
-        ferretdbCpuSeconds: ferretCpu,
-        profiles: PROFILE_DIR
-          ? {
-              api: summarizeProfile(join(PROFILE_DIR, 'api')),
-              worker: summarizeProfile(join(PROFILE_DIR, 'worker')),
-            }
-          : null,
-      };
-      if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
-      receiver.receipts.length = 0;
-      const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[1]) => {
-        const floorCpuBefore = serverCpu();
-        const floorRun = await measureTemporalFloor(servers, workflowType);
-        return { ...floorRun, temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0) };
-      };
-      const temporalFloor = await measureFloor('floorWorkflow');
-      const temporalLocalFloor = await measureFloor('floorLocalWorkflow');
+      const rounds: Awaited<ReturnType<typeof measureRound>>[] = [];
+      for (let round = 1; round <= ROUNDS; round++) {
+        rounds.push(await measureRound(servers, receiver, serverCpu, round));
+      }
       const networkFloor = await measureNetworkFloor(receiver.url, receiver.receipts);
+      const median = (pick: (r: (typeof rounds)[number]) => number) => {
+        const sorted = rounds.map(pick).sort((a, b) => a - b);
+        const mid = Math.floor(sorted.length / 2);
+        return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+      };
+      const ratios = {
+        hookflowToTemporalFloor: median((r) => r.ratios.hookflowToTemporalFloor),
+        hookflowToTemporalLocalFloor: median((r) => r.ratios.hookflowToTemporalLocalFloor),
+        hookflowToNetworkFloor:
+          median((r) => r.hookflow.deliveriesPerSecond) / networkFloor.requestsPerSecond,
+        p50LatencyToTemporalFloor: median((r) => r.ratios.p50LatencyToTemporalFloor),
+      };
+      // With one round, `hookflow` and the floors are that round's figures, as before --rounds existed.
+      const [{ hookflow, temporalFloor, temporalLocalFloor }] = rounds;
       result = {
         kind: 'throughput',
         machine,
-        settings,
-        hookflow,
-        temporalFloor,
-        temporalLocalFloor,
+        settings: { ...settings, rounds: ROUNDS },
+        ...(ROUNDS === 1 ? { hookflow, temporalFloor, temporalLocalFloor } : { rounds }),
         networkFloor,
-        ratios: {
-          hookflowToTemporalFloor: hookflow.deliveriesPerSecond / temporalFloor.workflowsPerSecond,
-          hookflowToTemporalLocalFloor: hookflow.deliveriesPerSecond / temporalLocalFloor.workflowsPerSecond,
-          hookflowToNetworkFloor: hookflow.deliveriesPerSecond / networkFloor.requestsPerSecond,
-          p50LatencyToTemporalFloor:
-            (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
-        },
+        ratios,
       };
-      const ratios = result.ratios as Record<string, number>;
-      const row = (name: string, perSecond: number, p: ReturnType<typeof percentiles>) =>
-        `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
+      const net = networkFloor.latencyMs;
       process.stdout.write(
         [
           '',
-          row('hookflow', hookflow.deliveriesPerSecond, hookflow.publishToReceiptMs),
-          row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
-          row(
-            '  local activity',
-            temporalLocalFloor.workflowsPerSecond,
-            temporalLocalFloor.startToActivityMs,
-          ),
-          row('network floor', networkFloor.requestsPerSecond, networkFloor.latencyMs),
-          `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor: ${ratios.hookflowToNetworkFloor.toFixed(3)}`,
-          `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; API ${hookflow.api.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.api.peakRssMiB.toFixed(0)} MiB; worker ${hookflow.worker.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.worker.peakRssMiB.toFixed(0)} MiB`,
-          `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}; local-activity floor: ${temporalLocalFloor.temporalServerCpuSeconds.toFixed(1)}, ${temporalLocalFloor.benchProcessCpuSeconds.toFixed(1)}`,
+          `network floor    ${networkFloor.requestsPerSecond.toFixed(1).padStart(10)} /s   p50 ${net.p50} ms  p95 ${net.p95} ms  p99 ${net.p99} ms  max ${net.max} ms`,
+          `${ROUNDS > 1 ? `median of ${ROUNDS} rounds: ` : ''}hookflow / temporal floor ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor ${ratios.hookflowToNetworkFloor.toFixed(3)}`,
           '',
         ].join('\n'),
       );
