@@ -40,6 +40,13 @@ export interface DeliveryWorkflowInput {
   retry: RetrySettings;
   /** The endpoint's request timeout; bounds each attempt. */
   timeoutMs: number;
+  /**
+   * How the first attempt of a run is made: `local` = a local activity inside the starting workflow task. In
+   * the input (kept by the history) instead of a `patched()` call, which records a marker and upserts the
+   * TemporalChangeVersion search attribute: two history events and a visibility write per delivery. Absent
+   * from workflows started before it was added; they decide with the `local-first-attempt` patch.
+   */
+  firstAttempt?: 'local';
 }
 
 /** Input of one `sendWebhook` schedule (one Temporal activity with its own RetryPolicy). */

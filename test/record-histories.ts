@@ -1,7 +1,8 @@
 // Records real delivery workflow histories into test/histories/<version>/ for the replay test, which proves
 // that workflow code changes stay compatible with workflows already running. Run after a deliberate,
-// versioned (`patched`) workflow change only, into a new folder named after it, keeping the older ones:
-// `node --import tsx test/record-histories.ts 2-local-first-attempt`.
+// versioned workflow change only (a `patched` call, or an input field that older histories lack), into a new
+// folder named after it, keeping the older ones:
+// `node --import tsx test/record-histories.ts 3-first-attempt-in-input`.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

@@ -118,8 +118,13 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       // attempts of one delivery never overlap.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     };
-    // Histories recorded before the local first attempt replay with a regular activity.
-    const local = state.attemptsThisRun === 0 && scheduleAttempts === 1 && patched(LOCAL_FIRST_ATTEMPT);
+    // Workflows started before `firstAttempt` was in the input decide with the patch, so histories recorded
+    // before the local first attempt replay with a regular activity. `patched` is not called when the input
+    // says: it would record a marker and upsert a search attribute on every delivery.
+    const local =
+      state.attemptsThisRun === 0 &&
+      scheduleAttempts === 1 &&
+      (input.firstAttempt === 'local' || patched(LOCAL_FIRST_ATTEMPT));
     const { sendWebhook } = local
       ? proxyLocalActivities<Activities>(options)
       : proxyActivities<Activities>(options);

@@ -28,6 +28,7 @@ export async function startDeliveryWorkflow(
     eventType: delivery.event_type,
     retry: endpoint.retry,
     timeoutMs: endpoint.timeout_ms,
+    firstAttempt: 'local',
   };
   try {
     await temporal.client.workflow.start('deliveryWorkflow', {

@@ -1,6 +1,7 @@
 // Core delivery end to end: real Temporal dev server, real FerretDB, real loopback receivers.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Webhook } from 'standardwebhooks';
 import { delayed, Receiver, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
@@ -105,6 +106,28 @@ describe('delivery', () => {
       event_id: event.id,
       delivery_id: deliveryId,
     });
+    // Temporal's whole cost of a delivery that succeeds at once: one workflow task, the attempt as a local
+    // activity, the final status. No versioning marker nor TemporalChangeVersion upsert (the input carries
+    // how the first attempt is made).
+    const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
+      events: { eventType: string }[];
+    };
+    assert.deepEqual(
+      history.events.map((e) => e.eventType.replace('EVENT_TYPE_', '')),
+      [
+        'WORKFLOW_EXECUTION_STARTED',
+        'WORKFLOW_TASK_SCHEDULED',
+        'WORKFLOW_TASK_STARTED',
+        'WORKFLOW_TASK_COMPLETED',
+        'MARKER_RECORDED',
+        'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+        'WORKFLOW_EXECUTION_COMPLETED',
+      ],
+    );
+    assert.equal(
+      description.raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.TemporalChangeVersion,
+      undefined,
+    );
     const found = await eventually(
       async () => {
         const ids: string[] = [];
