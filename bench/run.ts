@@ -44,6 +44,7 @@ const { values: opts } = parseArgs({
     soak: { type: 'string' },
     profile: { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    'single-process': { type: 'boolean', default: false },
   },
 });
 const N = Number(opts.events);
@@ -59,6 +60,14 @@ const SOAK_MINUTES = opts.soak ? Number(opts.soak) : null;
  * taken a minute apart, and the summary reports their median.
  */
 const ROUNDS = Number(opts.rounds);
+/**
+ * With --single-process, hookflow runs as `npm start` runs it: API and worker in one process on one Temporal
+ * connection, so each delivery's first workflow task comes back in its start call (eager workflow start).
+ * The floors then start their workflows eagerly too, on their worker's connection.
+ */
+const SINGLE_PROCESS = opts['single-process'];
+const ROLES = SINGLE_PROCESS ? (['all'] as const) : (['api', 'worker'] as const);
+type Role = (typeof ROLES)[number];
 /** With --profile, the API and the worker run under --cpu-prof and the run reports where their CPU went. */
 const PROFILE_DIR = opts.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null;
 
@@ -219,7 +228,7 @@ async function drive(total: number, task: (i: number) => Promise<void>, perEvent
 
 // --- processes --------------------------------------------------------------------------------------------
 
-function spawnRole(role: 'api' | 'worker', env: Record<string, string>): Promise<ChildProcess> {
+function spawnRole(role: Role, env: Record<string, string>): Promise<ChildProcess> {
   const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, role)] : [];
   const child = spawn(process.execPath, ['--import', 'tsx', ...profile, 'src/main.ts', role], {
     cwd: root,
@@ -263,7 +272,7 @@ interface Servers {
   mongoUri: string;
 }
 
-/** hookflow's API and worker, each in its own process, and a project with an API key to publish with. */
+/** hookflow's API and worker, each in its own process (or both in one), and a project to publish with. */
 async function startHookflow(servers: Servers, connections: number) {
   const apiPort = await freePort();
   const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
@@ -275,7 +284,8 @@ async function startHookflow(servers: Servers, connections: number) {
     HOOKFLOW_ADMIN_KEY: adminKey,
     HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
   };
-  const [api, worker] = await Promise.all([spawnRole('api', env), spawnRole('worker', env)]);
+  const children = await Promise.all(ROLES.map((role) => spawnRole(role, env)));
+  const pids = Object.fromEntries(ROLES.map((role, i) => [role, children[i].pid as number]));
   const pool = new Pool(`http://127.0.0.1:${apiPort}`, { connections });
   const call = async (path: string, key: string, body: unknown) => {
     const res = await pool.request({
@@ -290,13 +300,12 @@ async function startHookflow(servers: Servers, connections: number) {
   };
   const project = await call('/v1/projects', adminKey, { name: 'bench' });
   return {
-    api: api.pid as number,
-    worker: worker.pid as number,
+    pids,
     key: (project.api_key as { key: string }).key,
     call,
     async stop() {
       await pool.close();
-      await Promise.all([stopChild(api), stopChild(worker)]);
+      await Promise.all(children.map(stopChild));
     },
   };
 }
@@ -312,7 +321,8 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
       retry,
     });
   }
-  const cpuBefore = { api: processUsage(hookflow.api), worker: processUsage(hookflow.worker) };
+  const usageOfRoles = () => ROLES.map((role) => [role, processUsage(hookflow.pids[role])] as const);
+  const cpuBefore = new Map(usageOfRoles());
   const publishedAt = new Map<string, number>();
   const acceptLatency: number[] = [];
   const started = Date.now();
@@ -326,7 +336,12 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
   const delivered = await waitForReceipts(receipts, N * M, 600_000);
   const finished = Math.max(...delivered.map((r) => r.at));
   const latencies = delivered.map((r) => r.at - (publishedAt.get(r.key.split('/')[0]) ?? r.at));
-  const usage = { api: processUsage(hookflow.api), worker: processUsage(hookflow.worker) };
+  const processes = Object.fromEntries(
+    usageOfRoles().map(([role, usage]) => [
+      role,
+      { cpuSeconds: usage.cpuSeconds - (cpuBefore.get(role)?.cpuSeconds ?? 0), peakRssMiB: usage.peakRssMiB },
+    ]),
+  );
   await hookflow.stop();
   // Requests beyond one per delivery so far: attempts made again (at-least-once), e.g. after a timeout.
   const repeatedRequests = receipts.length - delivered.length;
@@ -339,11 +354,8 @@ async function measureHookflow(servers: Servers, receiverUrl: string, receipts: 
     repeatedRequests,
     publishToReceiptMs: percentiles(latencies),
     acceptMs: percentiles(acceptLatency),
-    api: { cpuSeconds: usage.api.cpuSeconds - cpuBefore.api.cpuSeconds, peakRssMiB: usage.api.peakRssMiB },
-    worker: {
-      cpuSeconds: usage.worker.cpuSeconds - cpuBefore.worker.cpuSeconds,
-      peakRssMiB: usage.worker.peakRssMiB,
-    },
+    /** CPU seconds and peak RSS per process: `api` and `worker`, or `all` with --single-process. */
+    processes,
   };
 }
 
@@ -365,9 +377,12 @@ async function measureTemporalFloor(servers: Servers, workflowType: 'floorWorkfl
     ...WORKER_TUNING,
   });
   const running = worker.run();
-  // Started through the SDK's native connection, as hookflow's API starts its workflows.
+  // Started through the SDK's native connection, as hookflow's API starts its workflows; with
+  // --single-process on the worker's own connection and eagerly, as hookflow's single process does.
   const client = new Client({
-    connection: await NativeConnection.connect({ address: servers.temporalAddress }),
+    connection: SINGLE_PROCESS
+      ? connection
+      : await NativeConnection.connect({ address: servers.temporalAddress }),
   });
   const cpuBefore = process.cpuUsage();
   const started = Date.now();
@@ -376,7 +391,12 @@ async function measureTemporalFloor(servers: Servers, workflowType: 'floorWorkfl
     async (i) => {
       const id = `floor-${taskQueue}-${i}`;
       startedAt.set(id, Date.now());
-      await client.workflow.start(workflowType, { taskQueue, workflowId: id, args: [id] });
+      await client.workflow.start(workflowType, {
+        taskQueue,
+        workflowId: id,
+        args: [id],
+        requestEagerStart: SINGLE_PROCESS,
+      });
     },
     M,
   );
@@ -386,7 +406,7 @@ async function measureTemporalFloor(servers: Servers, workflowType: 'floorWorkfl
   worker.shutdown();
   await running;
   await connection.close();
-  await client.connection.close();
+  if (client.connection !== connection) await client.connection.close();
   return {
     workflows: total,
     workflowsPerSecond: total / ((finished - started) / 1000),
@@ -435,8 +455,8 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   const sampler = setInterval(() => {
     samples.push({
       t: Math.round((Date.now() - started) / 1000),
-      apiRssMiB: processUsage(hookflow.api).rssMiB,
-      workerRssMiB: processUsage(hookflow.worker).rssMiB,
+      apiRssMiB: processUsage(hookflow.pids.api ?? hookflow.pids.all).rssMiB,
+      workerRssMiB: processUsage(hookflow.pids.worker ?? hookflow.pids.all).rssMiB,
     });
   }, 5000);
   let published = 0;
@@ -484,10 +504,7 @@ async function measureRound(
     temporalServerCpuSeconds: temporalCpu,
     ferretdbCpuSeconds: ferretCpu,
     profiles: PROFILE_DIR
-      ? {
-          api: summarizeProfile(join(PROFILE_DIR, 'api')),
-          worker: summarizeProfile(join(PROFILE_DIR, 'worker')),
-        }
+      ? Object.fromEntries(ROLES.map((role) => [role, summarizeProfile(join(PROFILE_DIR, role))]))
       : null,
   };
   if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
@@ -514,7 +531,11 @@ async function measureRound(
       row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
       row('  local activity', temporalLocalFloor.workflowsPerSecond, temporalLocalFloor.startToActivityMs),
       `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}`,
-      `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; API ${hookflow.api.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.api.peakRssMiB.toFixed(0)} MiB; worker ${hookflow.worker.cpuSeconds.toFixed(1)} CPU s, peak ${hookflow.worker.peakRssMiB.toFixed(0)} MiB`,
+      `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; ${Object.entries(
+        hookflow.processes,
+      )
+        .map(([role, p]) => `${role} ${p.cpuSeconds.toFixed(1)} CPU s, peak ${p.peakRssMiB.toFixed(0)} MiB`)
+        .join('; ')}`,
       `CPU seconds: hookflow run: temporal server ${temporalCpu.toFixed(1)}, ferretdb ${ferretCpu.toFixed(1)}; floor run: temporal server ${temporalFloor.temporalServerCpuSeconds.toFixed(1)}, floor worker ${temporalFloor.benchProcessCpuSeconds.toFixed(1)}; local-activity floor: ${temporalLocalFloor.temporalServerCpuSeconds.toFixed(1)}, ${temporalLocalFloor.benchProcessCpuSeconds.toFixed(1)}`,
     ].join('\n'),
   );
@@ -566,6 +587,7 @@ async function main() {
       .trim(),
   };
   const settings = {
+    singleProcess: SINGLE_PROCESS,
     events: N,
     endpoints: M,
     concurrency: C,

@@ -74,7 +74,7 @@ async function main() {
   let workerRun: Promise<void> | null = null;
   if (role !== 'api') {
     worker = await createDeliveryWorker({
-      temporalAddress,
+      client,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue: config.HOOKFLOW_TASK_QUEUE,
       allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,

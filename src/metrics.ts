@@ -19,6 +19,13 @@ export const deliveryTransitions = new Counter({
   registers: [registry],
 });
 
+export const workflowStarts = new Counter({
+  name: 'hookflow_delivery_workflow_starts_total',
+  help: 'Delivery workflows started; eager=true when the first workflow task came back in the start call (a worker in the same process).',
+  labelNames: ['eager'] as const,
+  registers: [registry],
+});
+
 export const attempts = new Counter({
   name: 'hookflow_delivery_attempts_total',
   help: 'HTTP attempts by outcome class: 2xx, 3xx, 4xx, 5xx, timeout, network, blocked.',

@@ -1,12 +1,17 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { type NativeConnection, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
 import type { Logger } from './logger';
 import { guardedLookup } from './target-policy';
-import { connectTemporalClient, installRuntime } from './temporal';
 
 export interface WorkerOptions {
-  temporalAddress: string;
+  /**
+   * The process's Temporal client. The worker polls on the client's connection: a workflow this process
+   * starts with `requestEagerStart` then gets its first workflow task in the start call's answer, with no
+   * dispatch through the server's task queue.
+   */
+  client: Client;
   namespace: string;
   taskQueue: string;
   allowPrivateTargets: boolean;
@@ -25,18 +30,18 @@ export const WORKER_TUNING = {
   maxConcurrentActivityTaskExecutions: 50,
   maxConcurrentLocalActivityExecutions: 50,
   maxConcurrentWorkflowTaskExecutions: 100,
+  maxConcurrentWorkflowTaskPolls: 20,
+  nonStickyToStickyPollRatio: 0.5,
 } as const;
 
 export async function createDeliveryWorker({
-  temporalAddress,
+  client,
   namespace,
   taskQueue,
   allowPrivateTargets,
   logger,
   shutdownGraceMs = 30_000,
 }: WorkerOptions) {
-  await installRuntime(logger);
-  const connection = await NativeConnection.connect({ address: temporalAddress });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses.
   const dispatcher = new Agent({
@@ -45,9 +50,8 @@ export async function createDeliveryWorker({
     pipelining: 1,
     connect: allowPrivateTargets ? {} : { lookup: guardedLookup },
   });
-  const client = await connectTemporalClient(temporalAddress, namespace, logger);
   const worker = await Worker.create({
-    connection,
+    connection: client.connection as NativeConnection,
     namespace,
     taskQueue,
     workflowsPath: require.resolve('../workflows'),
@@ -62,9 +66,8 @@ export async function createDeliveryWorker({
   });
   return {
     worker,
+    /** Closes what the worker owns; the client's connection stays with the caller. */
     async close() {
-      await connection.close();
-      await client.connection.close();
       await dispatcher.close();
     },
   };

@@ -3,7 +3,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { isDuplicateKeyError } from '../db';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
-import { deliveryTransitions } from '../metrics';
+import { deliveryTransitions, workflowStarts } from '../metrics';
 import { Delivery, type DeliveryDoc } from './model';
 
 export interface TemporalTarget {
@@ -31,11 +31,14 @@ export async function startDeliveryWorkflow(
     firstAttempt: 'local',
   };
   try {
-    await temporal.client.workflow.start('deliveryWorkflow', {
+    const handle = await temporal.client.workflow.start('deliveryWorkflow', {
       taskQueue: temporal.taskQueue,
       workflowId: deliveryWorkflowId(delivery._id),
       args: [input],
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      // In a process that runs the worker too (`npm start`), the first workflow task comes back in the start
+      // call's answer and runs here, skipping the dispatch through the server; elsewhere it is dispatched.
+      requestEagerStart: true,
       typedSearchAttributes: [
         { key: SearchAttributes.projectId, value: delivery.project_id },
         { key: SearchAttributes.endpointId, value: delivery.endpoint_id },
@@ -45,6 +48,7 @@ export async function startDeliveryWorkflow(
       memo: { url: delivery.url, event_id: delivery.event_id, delivery_id: delivery._id },
     });
     deliveryTransitions.inc({ status: 'pending', trigger: delivery.trigger });
+    workflowStarts.inc({ eager: String(handle.eagerlyStarted) });
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }

@@ -89,7 +89,7 @@ export async function startStack({
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = withWorker
     ? await createDeliveryWorker({
-        temporalAddress,
+        client,
         namespace: 'default',
         taskQueue,
         allowPrivateTargets,

@@ -221,6 +221,9 @@ describe('service', () => {
     );
     assert.equal(delta(after, 'hookflow_events_published_total{result="accepted"}'), 6);
     assert.equal(delta(after, 'hookflow_deliveries_total{status="pending",trigger="initial"}'), 6);
+    // The API and the worker share this process and its Temporal connection: every start is eager.
+    assert.equal(delta(after, 'hookflow_delivery_workflow_starts_total{eager="true"}'), 6);
+    assert.equal(delta(after, 'hookflow_delivery_workflow_starts_total{eager="false"}'), 0);
     assert.equal(delta(after, 'hookflow_delivery_attempts_total{outcome="2xx"}'), 3);
     assert.equal(delta(after, 'hookflow_delivery_attempts_total{outcome="5xx"}'), 3);
     assert.equal(delta(after, 'hookflow_delivery_attempt_duration_seconds_count{outcome="5xx"}'), 3);
@@ -232,7 +235,7 @@ describe('service', () => {
     );
     // The Temporal SDK's own metrics, from the worker in this process.
     assert.ok(
-      [...after.keys()].some((name) => name.startsWith('temporal_activity_execution_latency')),
+      [...after.keys()].some((name) => name.startsWith('temporal_workflow_task_execution_latency')),
       'temporal SDK metrics missing',
     );
     assert.ok(
