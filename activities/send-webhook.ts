@@ -12,7 +12,8 @@ import {
   type SendWebhookResult,
 } from '../src/delivery-contract';
 import { Endpoint, type EndpointDoc, signingSecrets } from '../src/endpoints/model';
-import { Event, type EventDoc } from '../src/events/model';
+import type { EventDoc } from '../src/events/model';
+import { createEventReader } from '../src/events/reader';
 import type { Logger } from '../src/logger';
 import { attemptDuration, attempts, deliveryTransitions } from '../src/metrics';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
@@ -55,6 +56,7 @@ interface HttpOutcome {
 }
 
 export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: SendWebhookDeps) {
+  const readEvent = createEventReader();
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
     const runId = info.workflowExecution?.runId ?? 'standalone';
@@ -71,7 +73,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
     const [begun, endpointKnown, eventKnown] = await Promise.all([
       beginAttempt(input.deliveryId, runId, attemptKey),
       known && findOwned(Endpoint, known.endpointId, known.projectId),
-      known && findOwned(Event, known.eventId, known.projectId),
+      known && readEvent(known.eventId, known.projectId),
     ]);
     if (begun === null)
       throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
@@ -80,7 +82,7 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
       ? [endpointKnown, eventKnown]
       : await Promise.all([
           findOwned(Endpoint, delivery.endpoint_id, delivery.project_id),
-          findOwned(Event, delivery.event_id, delivery.project_id),
+          readEvent(delivery.event_id, delivery.project_id),
         ]);
 
     const startedAt = new Date();

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Webhook } from 'standardwebhooks';
+import { Event } from '../../src/events/model';
+import { createEventReader } from '../../src/events/reader';
 import { delayed, Receiver, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
 
@@ -344,5 +346,37 @@ describe('delivery', () => {
       { key },
     );
     assert.deepEqual(future.body.data, []);
+  });
+
+  it("reads an event once for its deliveries, and never another project's event", async () => {
+    const { id: projectId } = await stack.newProject('reader');
+    const eventId = `evt_reader_${Date.now()}`;
+    const readEvent = createEventReader();
+    const findOne = Event.collection.findOne.bind(Event.collection);
+    let reads = 0;
+    Event.collection.findOne = ((...args: Parameters<typeof findOne>) => {
+      reads++;
+      return findOne(...args);
+    }) as typeof findOne;
+    try {
+      // Not stored yet: missing, and the miss is not kept.
+      assert.equal(await readEvent(eventId, projectId), null);
+      await Event.create({
+        _id: eventId,
+        project_id: projectId,
+        event_type: 'reader',
+        payload_json: '{"n":1}',
+        dedupe_key: eventId,
+      });
+      reads = 0;
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => readEvent(eventId, projectId)));
+      assert.equal(a?.payload_json, '{"n":1}');
+      assert.deepEqual([b, c], [a, a]);
+      assert.equal(await readEvent(eventId, 'prj_someone_else'), null);
+      assert.equal((await readEvent(eventId, projectId))?._id, eventId);
+      assert.equal(reads, 1, 'one MongoDB read for every read of the event');
+    } finally {
+      Event.collection.findOne = findOne;
+    }
   });
 });

@@ -1,0 +1,25 @@
+// A worker's reads of the events it sends. An event never changes once stored (no route edits or deletes
+// one), so the worker keeps those it read recently: the deliveries of one event (one per endpoint, started
+// together) read it from MongoDB once, and reads of an event already under way share that round trip.
+import { LRUCache } from 'lru-cache';
+import { Event, type EventDoc } from './model';
+
+/** Room for the payloads kept, counted in UTF-16 code units (2 bytes each). */
+const CACHE_BYTES = 32 * 1024 * 1024;
+
+export type ReadEvent = (eventId: string, projectId: string) => Promise<EventDoc | null>;
+
+export function createEventReader(maxBytes = CACHE_BYTES): ReadEvent {
+  const events = new LRUCache<string, EventDoc>({
+    maxSize: maxBytes,
+    sizeCalculation: (event) => 2 * event.payload_json.length + 1024,
+    // A missing event is not kept: undefined is never cached.
+    fetchMethod: async (eventId) =>
+      ((await Event.collection.findOne({ _id: eventId as never })) as EventDoc | null) ?? undefined,
+  });
+  return async (eventId, projectId) => {
+    const event = await events.fetch(eventId);
+    // Another project's event is as good as missing.
+    return event && event.project_id === projectId ? event : null;
+  };
+}
