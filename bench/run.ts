@@ -228,6 +228,12 @@ async function drive(total: number, task: (i: number) => Promise<void>, perEvent
 
 // --- processes --------------------------------------------------------------------------------------------
 
+/** The API and worker processes still running: killed if the bench exits without stopping them. */
+const runningRoles = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of runningRoles) child.kill('SIGKILL');
+});
+
 function spawnRole(role: Role, env: Record<string, string>): Promise<ChildProcess> {
   const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', join(PROFILE_DIR, role)] : [];
   const child = spawn(process.execPath, ['--import', 'tsx', ...profile, 'src/main.ts', role], {
@@ -235,7 +241,8 @@ function spawnRole(role: Role, env: Record<string, string>): Promise<ChildProces
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env, LOG_LEVEL: 'warn' },
   });
-  process.once('exit', () => child.kill('SIGKILL'));
+  runningRoles.add(child);
+  child.once('exit', () => runningRoles.delete(child));
   // Warnings and errors of the run (LOG_LEVEL=warn) are kept for a look afterwards.
   const log = createWriteStream(join(tmpdir(), `hookflow-bench-${role}.log`));
   let output = '';
