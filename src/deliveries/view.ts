@@ -4,8 +4,8 @@
 // Guards (this attempt began last, the delivery was not cancelled by this run) sit in the write's filter next
 // to `_id`, so each write is one atomic round trip on MongoDB. The embedded FerretDB serves such a filter
 // from its `_id` index too (tools/ferretdb/patch.mjs); any filter without `_id` makes it scan the collection.
-// The attempt path (beginAttempt, finishAttempt) goes to the driver's collections, bypassing mongoose's
-// casting and hydration (about half the client CPU of each call), so it sets `updated_at` itself.
+// The writes go to the driver's collections, bypassing mongoose's casting and hydration (about half the
+// client CPU of each call), so they set `updated_at` themselves.
 import type { QueryFilter } from 'mongoose';
 import { isDuplicateKeyError } from '../db';
 import { derivedId } from '../ids';
@@ -140,7 +140,9 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
 
 /**
  * Final states the workflow decides on its own: cancelled, or failed when attempts never reported back.
- * Returns the view as it was when it changed it, null when there was nothing to change.
+ * Returns the view as it was when it changed it, null when there was nothing to change: a succeeded
+ * delivery stays succeeded, a failure never overwrites a failure, and nothing overwrites a cancel by this run
+ * (so a repeated call changes and counts nothing).
  */
 export async function markFinal(
   deliveryId: string,
@@ -148,12 +150,14 @@ export async function markFinal(
   status: 'cancelled' | 'failed',
   error: string,
 ): Promise<DeliveryDoc | null> {
-  const view = await Delivery.findById(deliveryId).lean();
-  if (!view || view.status === 'succeeded') return null;
-  if (status === 'failed' && (view.status === 'failed' || cancelledBy(view, runId))) return null;
-  await Delivery.updateOne(
-    { _id: deliveryId },
-    { $set: { status, next_attempt_at: null, last_error: error, run_id: runId } },
-  );
-  return view;
+  const filter: QueryFilter<DeliveryDoc> = {
+    _id: deliveryId,
+    status: { $nin: status === 'failed' ? ['succeeded', 'failed'] : ['succeeded'] },
+    $nor: [{ status: 'cancelled', run_id: runId }],
+  };
+  return (await Delivery.collection.findOneAndUpdate(
+    filter as never,
+    { $set: { status, next_attempt_at: null, last_error: error, run_id: runId, updated_at: new Date() } },
+    { returnDocument: 'before' },
+  )) as DeliveryDoc | null;
 }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Webhook } from 'standardwebhooks';
+import { Delivery } from '../../src/deliveries/model';
+import { markFinal } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { createEventReader } from '../../src/events/reader';
 import { delayed, Receiver, status } from '../helpers/receiver';
@@ -378,5 +380,37 @@ describe('delivery', () => {
     } finally {
       Event.collection.findOne = findOne;
     }
+  });
+
+  it('marks a delivery final once per run, never over a success', async () => {
+    const view = (id: string, status: 'retrying' | 'succeeded') =>
+      Delivery.create({
+        _id: id,
+        project_id: 'prj_final',
+        endpoint_id: 'ep_final',
+        event_id: 'evt_final',
+        event_type: 'final',
+        url: 'http://127.0.0.1:9/final',
+        workflow_id: `delivery-${id}`,
+        status,
+      });
+    const stamp = Date.now();
+    const [open, done] = [`dlv_final_open_${stamp}`, `dlv_final_done_${stamp}`];
+    await Promise.all([view(open, 'retrying'), view(done, 'succeeded')]);
+
+    assert.equal((await markFinal(open, 'run-1', 'cancelled', 'cancelled by request'))?.status, 'retrying');
+    // Repeated (a retried activity): nothing changes, nothing to count again.
+    assert.equal(await markFinal(open, 'run-1', 'cancelled', 'cancelled by request'), null);
+    assert.equal(await markFinal(open, 'run-1', 'failed', 'timed out'), null);
+    // A later run (a reset) may end it again.
+    assert.equal((await markFinal(open, 'run-2', 'failed', 'timed out'))?.status, 'cancelled');
+    assert.equal(await markFinal(open, 'run-2', 'failed', 'timed out'), null);
+    const stored = await Delivery.findById(open).lean();
+    assert.equal(stored?.status, 'failed');
+    assert.equal(stored?.run_id, 'run-2');
+
+    assert.equal(await markFinal(done, 'run-1', 'cancelled', 'cancelled by request'), null);
+    assert.equal(await markFinal(done, 'run-1', 'failed', 'timed out'), null);
+    assert.equal((await Delivery.findById(done).lean())?.status, 'succeeded');
   });
 });
