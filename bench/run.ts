@@ -495,6 +495,23 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   };
 }
 
+/**
+ * Waits until the embedded servers are idle (under 5 % of a core for a second), at most a minute: the
+ * Temporal server keeps working after a measurement (visibility and history tasks of the workflows that
+ * just closed), and the next measurement should not pay for it.
+ */
+async function settle(serverCpu: () => number[]) {
+  const total = () => serverCpu().reduce((a, b) => a + b, 0);
+  const deadline = Date.now() + 60_000;
+  let last = total();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = total();
+    if (now - last < 0.05) return;
+    last = now;
+  }
+}
+
 /** One round: hookflow, then the regular and the local-activity Temporal floors, on the same servers. */
 async function measureRound(
   servers: Servers,
@@ -503,6 +520,7 @@ async function measureRound(
   round: number,
 ) {
   receiver.receipts.length = 0;
+  await settle(serverCpu);
   const hookflowCpuBefore = serverCpu();
   const hookflowRun = await measureHookflow(servers, receiver.url, receiver.receipts);
   const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - hookflowCpuBefore[i]);
@@ -516,6 +534,7 @@ async function measureRound(
   };
   if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
   const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[1]) => {
+    await settle(serverCpu);
     const floorCpuBefore = serverCpu();
     const floorRun = await measureTemporalFloor(servers, workflowType);
     return { ...floorRun, temporalServerCpuSeconds: (serverCpu()[0] ?? 0) - (floorCpuBefore[0] ?? 0) };
