@@ -4,8 +4,11 @@
 import { LRUCache } from 'lru-cache';
 import { Event, type EventDoc } from './model';
 
-/** Room for the payloads kept, counted in UTF-16 code units (2 bytes each). */
-const CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * Room for the events kept (payloads counted at 2 bytes a character). The deliveries of one event start
+ * within moments of each other, so a small cache covers them; memory stays bounded at any publish rate.
+ */
+const CACHE_BYTES = 8 * 1024 * 1024;
 
 export type ReadEvent = (eventId: string, projectId: string) => Promise<EventDoc | null>;
 
