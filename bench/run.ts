@@ -533,6 +533,9 @@ async function measureRound(
       : null,
   };
   if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
+  // Each round's profiles are its own: the next round's processes write theirs afresh.
+  for (const role of PROFILE_DIR ? ROLES : [])
+    rmSync(join(PROFILE_DIR as string, role), { recursive: true, force: true });
   const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[1]) => {
     await settle(serverCpu);
     const floorCpuBefore = serverCpu();
