@@ -82,21 +82,21 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
   };
 
-  const finish = async (status: DeliveryOutcome['status'], error: string | null, recordOnView: boolean) => {
+  // Synchronous unless the view needs the final status: a promise in workflow code costs the SDK a stack
+  // capture (its stack-trace query), so the happy path makes as few as it can.
+  const finish = (
+    status: DeliveryOutcome['status'],
+    error: string | null,
+    recordOnView: boolean,
+  ): DeliveryOutcome | Promise<DeliveryOutcome> => {
     state.lastError = error;
     state.nextAttemptAt = null;
     setStatus(status);
-    if (recordOnView && status !== 'succeeded') {
-      await CancellationScope.nonCancellable(() =>
-        bookkeeping.markDeliveryFinal({
-          deliveryId: input.deliveryId,
-          runId,
-          status,
-          error: error ?? status,
-        }),
-      );
-    }
-    return { status, attemptsThisRun: state.attemptsThisRun };
+    const outcome = { status, attemptsThisRun: state.attemptsThisRun };
+    if (!recordOnView || status === 'succeeded') return outcome;
+    return CancellationScope.nonCancellable(() =>
+      bookkeeping.markDeliveryFinal({ deliveryId: input.deliveryId, runId, status, error: error ?? status }),
+    ).then(() => outcome);
   };
 
   let delayMs = 0;
@@ -130,20 +130,25 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       : proxyActivities<Activities>(options);
     const attemptsBefore = state.attemptsThisRun;
     if (state.status === 'pending') state.status = 'in_progress';
+    const send = () =>
+      sendWebhook({
+        deliveryId: input.deliveryId,
+        projectId: input.projectId,
+        endpointId: input.endpointId,
+        eventId: input.eventId,
+        retry: input.retry,
+        attemptsBefore,
+        finalSchedule: !first,
+        scheduleAttempts,
+      });
     try {
-      schedule = new CancellationScope();
-      await schedule.run(() =>
-        sendWebhook({
-          deliveryId: input.deliveryId,
-          projectId: input.projectId,
-          endpointId: input.endpointId,
-          eventId: input.eventId,
-          retry: input.retry,
-          attemptsBefore,
-          finalSchedule: !first,
-          scheduleAttempts,
-        }),
-      );
+      // A local attempt runs inside the workflow task, so no signal reaches the workflow before it answers
+      // (one that does, after a task heartbeat, is acted on once it has): it needs no scope of its own.
+      if (local) await send();
+      else {
+        schedule = new CancellationScope();
+        await schedule.run(send);
+      }
       state.attemptsThisRun += 1;
       return finish('succeeded', null, false);
     } catch (err) {
