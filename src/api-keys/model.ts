@@ -44,7 +44,11 @@ export async function findLiveApiKey(key: string): Promise<Pick<ApiKeyDoc, '_id'
   const hash = hashApiKey(key);
   const carried = KEY_WITH_ID.exec(key);
   const filter = carried ? { _id: `key_${carried[1]}`, hash } : { hash };
-  return ApiKey.findOne({ ...filter, revoked_at: null }, { project_id: 1 }).lean();
+  // The driver: this runs on every request.
+  return ApiKey.collection.findOne<Pick<ApiKeyDoc, '_id' | 'project_id'>>(
+    { ...filter, revoked_at: null } as never,
+    { projection: { project_id: 1 } },
+  );
 }
 
 /** Creates a key for `projectId`; the plain key is returned once and never stored. */

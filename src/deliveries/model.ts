@@ -35,6 +35,21 @@ export interface DeliveryDoc {
   updated_at: Date;
 }
 
+/** What a delivery view holds before its first attempt: the schema's defaults, and the inserts' fields. */
+const BEFORE_FIRST_ATTEMPT = {
+  status: 'pending',
+  attempts: 0,
+  next_attempt_at: null,
+  last_attempt_at: null,
+  delivered_at: null,
+  last_status_code: null,
+  last_error: null,
+  last_response: null,
+  last_duration_ms: null,
+  last_attempt_key: null,
+  run_id: null,
+} as const satisfies Partial<DeliveryDoc>;
+
 const schema = new Schema<DeliveryDoc>(
   {
     _id: { type: String, required: true },
@@ -43,8 +58,8 @@ const schema = new Schema<DeliveryDoc>(
     event_id: { type: String, required: true },
     event_type: { type: String, required: true },
     url: { type: String, required: true },
-    status: { type: String, enum: DELIVERY_STATUSES, default: 'pending' },
-    attempts: { type: Number, default: 0 },
+    status: { type: String, enum: DELIVERY_STATUSES, default: BEFORE_FIRST_ATTEMPT.status },
+    attempts: { type: Number, default: BEFORE_FIRST_ATTEMPT.attempts },
     next_attempt_at: { type: Date, default: null },
     last_attempt_at: { type: Date, default: null },
     delivered_at: { type: Date, default: null },
@@ -65,6 +80,27 @@ schema.index({ project_id: 1, event_id: 1 });
 schema.index({ project_id: 1, status: 1 });
 
 export const Delivery = model<DeliveryDoc>('Delivery', schema, 'deliveries');
+
+export type NewDelivery = Pick<
+  DeliveryDoc,
+  | '_id'
+  | 'project_id'
+  | 'endpoint_id'
+  | 'event_id'
+  | 'event_type'
+  | 'url'
+  | 'trigger'
+  | 'workflow_id'
+  | 'replay_of_delivery_id'
+>;
+
+/**
+ * The whole document of a new view, as the schema would make it: views are inserted through the driver,
+ * which skips mongoose's document construction and validation (their inputs are validated at the edge).
+ */
+export function newDeliveryView(view: NewDelivery, at: Date): DeliveryDoc {
+  return { ...view, ...BEFORE_FIRST_ATTEMPT, created_at: at, updated_at: at };
+}
 
 /** One HTTP attempt of a delivery, kept as its own document. */
 export interface AttemptDoc {

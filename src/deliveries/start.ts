@@ -4,7 +4,7 @@ import { isDuplicateKeyError } from '../db';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
 import { deliveryTransitions, workflowStarts } from '../metrics';
-import { Delivery, type DeliveryDoc } from './model';
+import { Delivery, type DeliveryDoc, type NewDelivery, newDeliveryView } from './model';
 
 export interface TemporalTarget {
   client: Client;
@@ -54,19 +54,6 @@ export async function startDeliveryWorkflow(
   }
 }
 
-export type NewDelivery = Pick<
-  DeliveryDoc,
-  | '_id'
-  | 'project_id'
-  | 'endpoint_id'
-  | 'event_id'
-  | 'event_type'
-  | 'url'
-  | 'trigger'
-  | 'workflow_id'
-  | 'replay_of_delivery_id'
->;
-
 /**
  * Inserts new delivery views and returns them as stored. A view already there under the same (derived) id,
  * from a repeated dispatch or a retried bulk page, is kept as it is. Inserts, not upserts: one write for all
@@ -74,12 +61,16 @@ export type NewDelivery = Pick<
  */
 export async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
   if (views.length === 0) return [];
+  const at = new Date();
+  const docs = views.map((view) => newDeliveryView(view, at));
   try {
-    const inserted = await Delivery.insertMany(views, { ordered: false });
-    return inserted.map((d) => d.toObject() as DeliveryDoc);
+    await Delivery.collection.insertMany(docs as never[], { ordered: false });
+    return docs;
   } catch (err) {
     if (!isDuplicateKeyError(err)) throw err;
-    const stored = await Promise.all(views.map((v) => Delivery.findById(v._id).lean()));
+    const stored = await Promise.all(
+      views.map((v) => Delivery.collection.findOne<DeliveryDoc>({ _id: v._id as never })),
+    );
     return stored.filter((d) => d !== null) as DeliveryDoc[];
   }
 }
