@@ -1,9 +1,14 @@
-// Builds FerretDB with one change to the pinned v1.24.2: its SQLite backend looks a document up by `_id`
-// only when the filter is exactly `{_id: <string>}`; any other filter reads and decodes the whole
-// collection. Patched, a filter that holds `_id: <string>` among other conditions (`{_id,
-// last_attempt_key}`, `{_id, project_id}`) is narrowed to that one row by the `_id` index first; FerretDB
-// still applies the whole filter to it afterwards, as it does for every query, so results are unchanged.
-// This lets hookflow guard its view writes in the filter: one round trip instead of a read and a write.
+// Builds FerretDB with two changes to the pinned v1.24.2:
+//
+// 1. Its SQLite backend looks a document up by `_id` only when the filter is exactly `{_id: <string>}`; any
+//    other filter reads and decodes the whole collection. Patched, a filter that holds `_id: <string>` among
+//    other conditions (`{_id, last_attempt_key}`, `{_id, project_id}`) is narrowed to that one row by the
+//    `_id` index first; FerretDB still applies the whole filter to it afterwards, as it does for every query,
+//    so results are unchanged. This lets hookflow guard its view writes in the filter: one round trip
+//    instead of a read and a write.
+// 2. Its resource-leak tracker records a pprof stack and sets a finalizer for every iterator and
+//    transaction, in release builds too: 8 % of its CPU under hookflow's load. Patched, it tracks only in
+//    FerretDB's debug builds (`debugbuild.Enabled`), which are the ones that report leaks.
 //
 // The module is copied from the Go module cache (which must not be modified, and which `go build -overlay`
 // may not replace), patched there, and swapped in with a `replace` directive in a generated copy of our
@@ -15,6 +20,7 @@ import { join } from 'node:path';
 
 const MODULE = 'github.com/FerretDB/FerretDB';
 const FILE = 'internal/backends/sqlite/collection.go';
+const TRACKER_FILE = 'internal/util/resource/resource.go';
 const ONLY_ID = 'if params.Filter.Len() == 1 {';
 const HAS_ID = 'if hasSingleKey(params.Filter, "_id") {';
 const HELPER = `
@@ -52,6 +58,16 @@ export function patchedModfile(moduleDir, outDir) {
     throw new Error(`${info.Dir}/${FILE}: expected the _id pushdown condition twice (Query, Explain), found ${sites}`);
   }
   writeFileSync(file, source.replaceAll(ONLY_ID, HAS_ID) + HELPER);
+
+  const tracker = join(src, TRACKER_FILE);
+  const trackerSource = readFileSync(tracker, 'utf8');
+  let patched = trackerSource;
+  for (const fn of ['Track', 'Untrack']) {
+    const head = `func ${fn}(obj any, token *Token) {\n\tcheckArgs(obj, token)\n`;
+    if (!patched.includes(head)) throw new Error(`${info.Dir}/${TRACKER_FILE}: ${fn} no longer starts as expected`);
+    patched = patched.replace(head, `${head}\n\tif !debugbuild.Enabled {\n\t\treturn\n\t}\n`);
+  }
+  writeFileSync(tracker, patched);
 
   const modfile = join(outDir, 'go.mod');
   const gomod = readFileSync(join(moduleDir, 'go.mod'), 'utf8');
