@@ -666,6 +666,15 @@ async function main() {
         ].join('\n'),
       );
     }
+    // Peak memory of the embedded servers: their GOGC trades heap for CPU (src/embedded.ts).
+    const peakRss = serverPids.map((pid) => Math.round(processUsage(pid).peakRssMiB));
+    if (peakRss.length) {
+      const [temporal, ferretdb] = peakRss;
+      result.embeddedServersPeakRssMiB = { temporal, ferretdb };
+      process.stdout.write(
+        `embedded servers' peak RSS: temporal ${temporal} MiB, ferretdb ${ferretdb} MiB\n`,
+      );
+    }
   } finally {
     receiver.server.close();
     for (const child of children) await child.stop();
