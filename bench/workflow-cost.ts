@@ -3,12 +3,15 @@
 // times in its own process (alternating, several rounds), and reports the CPU per workflow and how many
 // promises each run creates in workflow context. The Temporal SDK captures and source-maps a stack trace
 // for every such promise (for its stack-trace query), so the count is a cost of its own.
+// `--record-floors` records the floors' histories again after a change to bench/floor-workflow.ts (their
+// replay fails until then).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { startStack } from '../test/helpers/stack';
 
 const root = join(__dirname, '..');
 const KINDS = {
@@ -30,6 +33,7 @@ const { values: opts } = parseArgs({
     rounds: { type: 'string', default: '5' },
     child: { type: 'string' },
     count: { type: 'boolean', default: false },
+    'record-floors': { type: 'boolean', default: false },
   },
 });
 
@@ -89,10 +93,44 @@ function runChild(kind: Kind, runs: number, count: boolean) {
   return JSON.parse(line).result as { cpuMsPerWorkflow: number; promisesPerWorkflow: number };
 }
 
+/** Records the floors' histories again (after a change to bench/floor-workflow.ts), on a dev server of its own. */
+async function recordFloors() {
+  const { Worker } = await import('@temporalio/worker');
+  const stack = await startStack({ worker: false });
+  try {
+    const worker = await Worker.create({
+      connection: stack.client.connection as never,
+      taskQueue: 'floor-histories',
+      workflowsPath: join(root, 'bench', 'floor-workflow.ts'),
+      activities: { async noop() {} },
+    });
+    await worker.runUntil(async () => {
+      for (const [workflow, kind] of [
+        ['floorWorkflow', 'floor-regular'],
+        ['floorLocalWorkflow', 'floor-local'],
+      ] as const) {
+        const handle = await stack.client.workflow.start(workflow, {
+          taskQueue: 'floor-histories',
+          workflowId: workflow,
+          args: ['x'],
+        });
+        await handle.result();
+        writeFileSync(
+          join(root, 'bench', 'histories', `${kind}.json`),
+          historyToJSON(await handle.fetchHistory()),
+        );
+      }
+    });
+  } finally {
+    await stack.stop();
+  }
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function main() {
   const runs = Number(opts.runs);
+  if (opts['record-floors']) return recordFloors();
   if (opts.child) {
     const result = await child(opts.child as Kind, runs, opts.count);
     process.stdout.write(`${JSON.stringify({ result })}\n`);
