@@ -59,9 +59,9 @@ function launch(command: string, args: string[], logFile: string): ChildServer {
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
   // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
   // Both servers are Go programs. Go's default (GOGC=100) collects whenever the heap doubles; at 400, with a
-  // soft limit that makes it collect more often near 640 MiB, the Temporal server spent about a fifth less CPU
-  // on the same work, at a peak of about 600 MiB instead of 320 (bench/README.md, fifth round). The caller's
-  // own GOGC / GOMEMLIMIT win.
+  // soft limit that makes it collect more often near 640 MiB, they spent 10–25 % less CPU on the same work,
+  // the Temporal server peaking at about 600 MiB instead of 320 (bench/README.md, fifth round). The
+  // caller's own GOGC / GOMEMLIMIT win.
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { GOGC: '400', GOMEMLIMIT: '640MiB', ...process.env },

@@ -60,8 +60,7 @@ export function patchedModfile(moduleDir, outDir) {
   writeFileSync(file, source.replaceAll(ONLY_ID, HAS_ID) + HELPER);
 
   const tracker = join(src, TRACKER_FILE);
-  const trackerSource = readFileSync(tracker, 'utf8');
-  let patched = trackerSource;
+  let patched = readFileSync(tracker, 'utf8');
   for (const fn of ['Track', 'Untrack']) {
     const head = `func ${fn}(obj any, token *Token) {\n\tcheckArgs(obj, token)\n`;
     if (!patched.includes(head)) throw new Error(`${info.Dir}/${TRACKER_FILE}: ${fn} no longer starts as expected`);
