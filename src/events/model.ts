@@ -41,6 +41,18 @@ schema.index({ project_id: 1, event_type: 1 });
 
 export const Event = model<EventDoc>('Event', schema, 'events');
 
+/**
+ * The whole document of a new event, as the schema would make it: events are inserted through the driver,
+ * which skips mongoose's document construction (about half of the API's MongoDB client CPU per publish);
+ * the body was validated at the edge.
+ */
+export function newEvent(
+  fields: Omit<EventDoc, 'dispatched_at' | 'delivery_ids' | 'created_at' | 'updated_at'>,
+  at: Date,
+): EventDoc {
+  return { ...fields, dispatched_at: null, delivery_ids: [], created_at: at, updated_at: at };
+}
+
 export const EventResource = z
   .strictObject({
     id: z.string().meta({ description: 'Also the `webhook-id` header of every request carrying it.' }),
