@@ -47,6 +47,19 @@ export interface DeliveryWorkflowInput {
    * from workflows started before it was added; they decide with the `local-first-attempt` patch.
    */
   firstAttempt?: 'local';
+  /**
+   * The rest of the delivery's view, so that its first attempt can store the view if the API has not yet: the
+   * API starts a publish's workflows while it stores their views. Absent from workflows started before.
+   */
+  view?: ViewSeed;
+}
+
+/** A delivery view's fields beyond its ids (those are in the workflow and activity inputs already). */
+export interface ViewSeed {
+  event_type: string;
+  url: string;
+  trigger: DeliveryTrigger;
+  replay_of_delivery_id: string | null;
 }
 
 /** Input of one `sendWebhook` schedule (one Temporal activity with its own RetryPolicy). */
@@ -59,6 +72,8 @@ export interface SendWebhookInput {
   projectId?: string;
   endpointId?: string;
   eventId?: string;
+  /** Passed on from the workflow input: the view to store if it is not there yet. */
+  view?: ViewSeed;
   retry: RetrySettings;
   /** Attempts this workflow run made before this schedule started: the schedule's backoff starts there. */
   attemptsBefore: number;

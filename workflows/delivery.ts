@@ -136,6 +136,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         projectId: input.projectId,
         endpointId: input.endpointId,
         eventId: input.eventId,
+        view: input.view,
         retry: input.retry,
         attemptsBefore,
         finalSchedule: !first,

@@ -7,7 +7,7 @@ import type { EventDoc } from '../events/model';
 import { conflict } from '../http/errors';
 import { newId } from '../ids';
 import { Delivery, type DeliveryDoc } from './model';
-import { startDeliveryWorkflow, storeDeliveries, type TemporalTarget } from './start';
+import { startDeliveries, type TemporalTarget } from './start';
 
 export interface ReplayRequest {
   event: Pick<EventDoc, '_id' | 'project_id' | 'event_type'>;
@@ -33,21 +33,23 @@ export async function createReplayDelivery(
   req: ReplayRequest,
 ): Promise<DeliveryDoc> {
   const id = req.id ?? newId('dlv');
-  const [delivery] = await storeDeliveries([
+  const [delivery] = await startDeliveries(temporal, [
     {
-      _id: id,
-      project_id: req.event.project_id,
-      endpoint_id: req.endpoint._id,
-      event_id: req.event._id,
-      event_type: req.event.event_type,
-      url: req.endpoint.url,
-      trigger: req.trigger,
-      replay_of_delivery_id: req.replayOf,
-      workflow_id: deliveryWorkflowId(id),
+      view: {
+        _id: id,
+        project_id: req.event.project_id,
+        endpoint_id: req.endpoint._id,
+        event_id: req.event._id,
+        event_type: req.event.event_type,
+        url: req.endpoint.url,
+        trigger: req.trigger,
+        replay_of_delivery_id: req.replayOf,
+        workflow_id: deliveryWorkflowId(id),
+      },
+      endpoint: req.endpoint,
     },
   ]);
   if (!delivery) throw new Error('replay delivery was not stored');
-  await startDeliveryWorkflow(temporal, delivery, req.endpoint);
   return delivery;
 }
 

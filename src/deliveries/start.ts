@@ -11,13 +11,37 @@ export interface TemporalTarget {
   taskQueue: string;
 }
 
+/** Workflow starts in flight at once for one request. */
+const START_CONCURRENCY = 32;
+
+export interface NewDeliveryOf {
+  view: NewDelivery;
+  endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>;
+}
+
 /**
- * Starts the workflow of a delivery whose view is already stored. Starting twice is harmless: the id is
- * derived from the delivery id, and a closed workflow is never started again.
+ * Stores new deliveries' views while their workflows start, and returns the views as stored once both are
+ * done. Neither waits for the other: the first attempt stores its view if it comes first (`beginAttempt`),
+ * which also covers an API that dies between the starts and the insert. Repeating a call is harmless.
+ */
+export async function startDeliveries(
+  temporal: TemporalTarget,
+  deliveries: readonly NewDeliveryOf[],
+): Promise<DeliveryDoc[]> {
+  const [stored] = await Promise.all([
+    storeDeliveries(deliveries.map((d) => d.view)),
+    forEachLimited(deliveries, START_CONCURRENCY, (d) => startDeliveryWorkflow(temporal, d.view, d.endpoint)),
+  ]);
+  return stored;
+}
+
+/**
+ * Starts the workflow of a new delivery. Starting twice is harmless: the id is derived from the delivery id,
+ * and a closed workflow is never started again.
  */
 export async function startDeliveryWorkflow(
   temporal: TemporalTarget,
-  delivery: DeliveryDoc,
+  delivery: NewDelivery,
   endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
 ): Promise<void> {
   const input: DeliveryWorkflowInput = {
@@ -29,6 +53,12 @@ export async function startDeliveryWorkflow(
     retry: endpoint.retry,
     timeoutMs: endpoint.timeout_ms,
     firstAttempt: 'local',
+    view: {
+      event_type: delivery.event_type,
+      url: delivery.url,
+      trigger: delivery.trigger,
+      replay_of_delivery_id: delivery.replay_of_delivery_id,
+    },
   };
   try {
     const handle = await temporal.client.workflow.start('deliveryWorkflow', {
@@ -59,7 +89,7 @@ export async function startDeliveryWorkflow(
  * from a repeated dispatch or a retried bulk page, is kept as it is. Inserts, not upserts: one write for all
  * the views, where an upsert is a lookup and a write per view.
  */
-export async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
+async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
   if (views.length === 0) return [];
   const at = new Date();
   const docs = views.map((view) => newDeliveryView(view, at));

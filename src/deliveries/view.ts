@@ -9,7 +9,14 @@
 import type { QueryFilter } from 'mongoose';
 import { isDuplicateKeyError } from '../db';
 import { derivedId } from '../ids';
-import { type AttemptDoc, Delivery, DeliveryAttempt, type DeliveryDoc } from './model';
+import {
+  type AttemptDoc,
+  Delivery,
+  DeliveryAttempt,
+  type DeliveryDoc,
+  type NewDelivery,
+  newDeliveryView,
+} from './model';
 
 /** A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. */
 function cancelledBy(view: DeliveryDoc, runId: string): boolean {
@@ -29,28 +36,46 @@ function guarded(deliveryId: string, runId: string, lastAttemptKey: string | { $
 /**
  * Marks the delivery in_progress and counts the attempt, once per `attemptKey`. Returns the attempt number
  * and the view as it was, or null when the delivery is gone or was cancelled.
+ *
+ * Given the new view (`seed`), stores it when it is not there yet, in the same write: the API stores a
+ * publish's views while it starts their workflows, so a first attempt can come first, and an API that died
+ * between the two leaves the view to the attempt.
  */
 export async function beginAttempt(
   deliveryId: string,
   runId: string,
   attemptKey: string,
+  seed?: NewDelivery,
 ): Promise<{ attempt: number; view: DeliveryDoc } | null> {
   const now = new Date();
-  const before = (await Delivery.collection.findOneAndUpdate(
-    guarded(deliveryId, runId, { $ne: attemptKey }) as never,
-    {
-      $set: {
-        status: 'in_progress',
-        last_attempt_key: attemptKey,
-        last_attempt_at: now,
-        next_attempt_at: null,
-        run_id: runId,
-        updated_at: now,
+  const begun = {
+    status: 'in_progress',
+    last_attempt_key: attemptKey,
+    last_attempt_at: now,
+    next_attempt_at: null,
+    run_id: runId,
+    updated_at: now,
+  } as const;
+  let before: DeliveryDoc | null;
+  try {
+    const result = await Delivery.collection.findOneAndUpdate(
+      guarded(deliveryId, runId, { $ne: attemptKey }) as never,
+      {
+        $set: begun,
+        $inc: { attempts: 1 },
+        ...(seed ? { $setOnInsert: fieldsOnInsert(newDeliveryView(seed, now), begun) } : {}),
       },
-      $inc: { attempts: 1 },
-    },
-    { returnDocument: 'before' },
-  )) as DeliveryDoc | null;
+      { returnDocument: 'before', upsert: seed !== undefined, includeResultMetadata: true },
+    );
+    if (seed && result.lastErrorObject?.upserted !== undefined) {
+      return { attempt: 1, view: newDeliveryView(seed, now) };
+    }
+    before = result.value as DeliveryDoc | null;
+  } catch (err) {
+    // The filter missed a view that is there (cancelled, or begun by this key), so the upsert tried to insert it.
+    if (!seed || !isDuplicateKeyError(err)) throw err;
+    before = null;
+  }
   if (!before) {
     // Not updated: gone, cancelled, or already counted by a call whose answer was lost.
     const view = await Delivery.findById(deliveryId).lean();
@@ -63,6 +88,13 @@ export async function beginAttempt(
     await recordLostAttempts(before, before.last_attempt_at);
   }
   return { attempt: (before.attempts ?? 0) + 1, view: before };
+}
+
+/** A new view's fields that the begin write does not set itself (an upsert may not set a field twice). */
+function fieldsOnInsert(view: DeliveryDoc, set: object): Partial<DeliveryDoc> {
+  const fields: Record<string, unknown> = { ...view };
+  for (const key of ['_id', 'attempts', ...Object.keys(set)]) delete fields[key];
+  return fields;
 }
 
 /**

@@ -4,20 +4,13 @@
 
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
-import {
-  forEachLimited,
-  startDeliveryWorkflow,
-  storeDeliveries,
-  type TemporalTarget,
-} from '../deliveries/start';
+import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
 import { fieldError } from '../http/errors';
 import { derivedId, newId } from '../ids';
 import { Event, type EventDoc, newEvent } from './model';
 import type { PublishEventBody } from './schemas';
-
-const START_CONCURRENCY = 32;
 
 export interface PublishResult {
   event: EventDoc;
@@ -111,29 +104,29 @@ async function dispatch(
   event: EventDoc,
   recipients?: EndpointDoc[],
 ): Promise<DeliveryDoc[]> {
-  const endpoints = new Map((recipients ?? (await subscribedEndpoints(event))).map((ep) => [ep._id, ep]));
-
   // Ids derived from (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
-  const deliveries = await storeDeliveries(
-    [...endpoints.values()].map((ep) => {
-      const id = initialDeliveryId(event._id, ep._id);
+  const deliveries = await startDeliveries(
+    temporal,
+    (recipients ?? (await subscribedEndpoints(event))).map((endpoint) => {
+      const id = initialDeliveryId(event._id, endpoint._id);
       return {
-        _id: id,
-        project_id: event.project_id,
-        endpoint_id: ep._id,
-        event_id: event._id,
-        event_type: event.event_type,
-        url: ep.url,
-        trigger: 'initial' as const,
-        replay_of_delivery_id: null,
-        workflow_id: deliveryWorkflowId(id),
+        view: {
+          _id: id,
+          project_id: event.project_id,
+          endpoint_id: endpoint._id,
+          event_id: event._id,
+          event_type: event.event_type,
+          url: endpoint.url,
+          trigger: 'initial' as const,
+          replay_of_delivery_id: null,
+          workflow_id: deliveryWorkflowId(id),
+        },
+        endpoint,
       };
     }),
   );
-  await forEachLimited(deliveries, START_CONCURRENCY, async (delivery) => {
-    const endpoint = endpoints.get(delivery.endpoint_id);
-    if (endpoint) await startDeliveryWorkflow(temporal, delivery, endpoint);
-  });
+  // Only a repeat with the same idempotency key reads the mark; an event without one cannot be repeated.
+  if (event.idempotency_key === null) return deliveries;
   const at = new Date();
   await Event.collection.updateOne(
     { _id: event._id as never },
