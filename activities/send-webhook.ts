@@ -71,17 +71,19 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
     // request. Schedules recorded before the workflow passed their ids read them after, from the view.
     const { projectId, endpointId, eventId } = input;
     const known = projectId && endpointId && eventId ? { projectId, endpointId, eventId } : null;
-    const seed = known &&
-      input.view && {
-        _id: input.deliveryId,
-        project_id: known.projectId,
-        endpoint_id: known.endpointId,
-        event_id: known.eventId,
-        workflow_id: deliveryWorkflowId(input.deliveryId),
-        ...input.view,
-      };
+    const seed =
+      known && input.view
+        ? {
+            _id: input.deliveryId,
+            project_id: known.projectId,
+            endpoint_id: known.endpointId,
+            event_id: known.eventId,
+            workflow_id: deliveryWorkflowId(input.deliveryId),
+            ...input.view,
+          }
+        : undefined;
     const [begun, endpointKnown, eventKnown] = await Promise.all([
-      beginAttempt(input.deliveryId, runId, attemptKey, seed || undefined),
+      beginAttempt(input.deliveryId, runId, attemptKey, seed),
       known && findOwned(Endpoint, known.endpointId, known.projectId),
       known && readEvent(known.eventId, known.projectId),
     ]);
