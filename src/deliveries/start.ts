@@ -86,8 +86,8 @@ export async function startDeliveryWorkflow(
 
 /**
  * Inserts new delivery views and returns them as stored. A view already there under the same id (from a
- * repeated dispatch, a retried bulk page, or a first attempt that came first) is kept as it is. Inserts, not upserts: one write for all
- * the views, where an upsert is a lookup and a write per view.
+ * repeated dispatch, a retried bulk page, or a first attempt that came first) is kept as it is. Inserts, not
+ * upserts: one write for all the views, where an upsert is a lookup and a write per view.
  */
 async function storeDeliveries(views: NewDelivery[]): Promise<DeliveryDoc[]> {
   if (views.length === 0) return [];

@@ -72,7 +72,7 @@ export async function beginAttempt(
     }
     before = result.value as DeliveryDoc | null;
   } catch (err) {
-    // The filter missed a view that is there (cancelled, or begun by this key), so the upsert tried to insert it.
+    // The filter missed a view that is there (cancelled, or begun by this key): the upsert tried to add it.
     if (!seed || !isDuplicateKeyError(err)) throw err;
     before = null;
   }
