@@ -106,6 +106,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     'journal_mode=wal',
     '--sqlite-pragma',
     'synchronous=normal',
+    // The history service loads new transfer tasks (a new workflow's first task, among others) at most 20
+    // times a second per shard by default, so a task waited 20–50 ms before matching saw it: the largest part
+    // of a delivery's latency at moderate rates. At 200 a started workflow's first task reaches the worker in
+    // a millisecond or two (bench/README.md, seventh round).
+    '--dynamic-config-value',
+    'history.transferProcessorMaxPollRPS=200',
     '--log-level',
     'warn',
     ...Object.values(SearchAttributes).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
