@@ -91,6 +91,7 @@ async function main() {
       adminKey: key,
       maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
       bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
+      apiKeyCacheMs: config.HOOKFLOW_API_KEY_CACHE_MS,
       allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
       lifecycle,

@@ -5,7 +5,14 @@ import { notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
-import { ApiKey, ApiKeyResource, issueApiKey, NewApiKeyResource, presentApiKey } from './model';
+import {
+  ApiKey,
+  ApiKeyResource,
+  type ApiKeyVerifier,
+  issueApiKey,
+  NewApiKeyResource,
+  presentApiKey,
+} from './model';
 
 export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().max(200).default('') });
 const KeyPath = z.object({ id: resourceId('key') });
@@ -29,11 +36,17 @@ export const apiKeyDocs: RouteDocs = {
     tag: 'API keys',
     summary: 'Revoke an API key',
     path: KeyPath,
-    responses: { 204: { description: 'Revoked: the key stops working at once.' } },
+    responses: {
+      204: {
+        description:
+          'Revoked: the key stops working at once on the API process that answers, and on every other within ' +
+          'HOOKFLOW_API_KEY_CACHE_MS (5 seconds by default).',
+      },
+    },
   },
 };
 
-export function apiKeyRoutes(): Router {
+export function apiKeyRoutes(apiKeys: ApiKeyVerifier): Router {
   const router = new Router();
   router.post('/v1/api-keys', async (ctx) => {
     const body = parseBody(ctx, CreateApiKeyBody.default({ name: '' }));
@@ -52,6 +65,7 @@ export function apiKeyRoutes(): Router {
       { $set: { revoked_at: new Date() } },
     ).lean();
     if (!revoked) throw notFound('API key');
+    apiKeys.forget(revoked.hash);
     ctx.status = 204;
   });
   return router;

@@ -3,6 +3,7 @@
 import Router from '@koa/router';
 import type { Client } from '@temporalio/client';
 import Koa from 'koa';
+import { ApiKeyVerifier } from '../api-keys/model';
 import { apiKeyDocs, apiKeyRoutes } from '../api-keys/routes';
 import { deliveryDocs, deliveryRoutes } from '../deliveries/routes';
 import { endpointDocs, endpointRoutes } from '../endpoints/routes';
@@ -37,6 +38,8 @@ export interface AppDeps {
   allowPrivateTargets: boolean;
   /** Deliveries per page of a bulk replay (one activity each). */
   bulkPageSize: number;
+  /** How long a key found live is trusted without a lookup; 0 looks up every request. */
+  apiKeyCacheMs: number;
   logger: Logger;
   /** Shared with the shutdown sequence; a new one (not draining) when absent. */
   lifecycle?: Lifecycle;
@@ -48,11 +51,12 @@ export function createApp(deps: AppDeps): Koa {
   const openApi = openApiDocument(API_DOCS, process.env.npm_package_version ?? '0.1.0');
 
   const temporal = { client: deps.client, taskQueue: deps.taskQueue };
+  const apiKeys = new ApiKeyVerifier(deps.apiKeyCacheMs);
   const project = new Router();
-  project.use(requireProjectKey(deps.adminKey));
+  project.use(requireProjectKey(deps.adminKey, apiKeys));
   for (const routes of [
     operationRoutes(temporal, deps.bulkPageSize),
-    apiKeyRoutes(),
+    apiKeyRoutes(apiKeys),
     endpointRoutes(deps.allowPrivateTargets),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
@@ -62,7 +66,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(jsonBody(deps.maxBodyBytes));
   app.use(serviceRoutes({ client: deps.client, lifecycle, openApi }).routes());
-  app.use(projectRoutes(deps.adminKey).routes());
+  app.use(projectRoutes(deps.adminKey, apiKeys).routes());
   app.use(project.routes());
   app.use(project.allowedMethods());
   return app;

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
-import { findLiveApiKey } from '../api-keys/model';
+import type { ApiKeyVerifier } from '../api-keys/model';
 import { ApiError } from './errors';
 
 export interface AuthState {
@@ -24,12 +24,12 @@ function isAdminKey(key: string, adminKey: string): boolean {
 }
 
 /** Admin routes: only the admin key (HOOKFLOW_ADMIN_KEY). */
-export function requireAdmin(adminKey: string) {
+export function requireAdmin(adminKey: string, apiKeys: ApiKeyVerifier) {
   return async function adminOnly(ctx: Context, next: Next) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
     if (!isAdminKey(key, adminKey)) {
-      if (await findLiveApiKey(key)) throw new ApiError(403, 'this route needs the admin key');
+      if (await apiKeys.verify(key)) throw new ApiError(403, 'this route needs the admin key');
       throw new ApiError(401, 'invalid API key');
     }
     return next();
@@ -37,11 +37,11 @@ export function requireAdmin(adminKey: string) {
 }
 
 /** Project routes: a live API key of the project; sets ctx.state.auth. */
-export function requireProjectKey(adminKey: string) {
+export function requireProjectKey(adminKey: string, apiKeys: ApiKeyVerifier) {
   return async function projectOnly(ctx: Context, next: Next) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
-    const found = await findLiveApiKey(key);
+    const found = await apiKeys.verify(key);
     if (!found) {
       if (isAdminKey(key, adminKey))
         throw new ApiError(403, 'the admin key only creates projects; use a project API key');

@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import type { ApiKeyVerifier } from '../api-keys/model';
 import { issueApiKey, NewApiKeyResource, presentApiKey } from '../api-keys/model';
 import { requireAdmin } from '../http/auth';
 import type { RouteDocs } from '../http/openapi';
@@ -25,9 +26,9 @@ export const projectDocs: RouteDocs = {
   },
 };
 
-export function projectRoutes(adminKey: string): Router {
+export function projectRoutes(adminKey: string, apiKeys: ApiKeyVerifier): Router {
   const router = new Router();
-  router.post('/v1/projects', requireAdmin(adminKey), async (ctx) => {
+  router.post('/v1/projects', requireAdmin(adminKey, apiKeys), async (ctx) => {
     const body = parseBody(ctx, CreateProjectBody);
     const project = await Project.create({ _id: newId('prj'), name: body.name });
     const { doc, key } = await issueApiKey(project._id, 'default');

@@ -104,6 +104,7 @@ export async function startStack({
     adminKey,
     maxBodyBytes: 256 * 1024,
     bulkPageSize,
+    apiKeyCacheMs: 5_000,
     allowPrivateTargets,
     logger,
   });

@@ -1,8 +1,12 @@
 // The REST surface: auth, tenant isolation, validation and error shapes, endpoint CRUD.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ApiKey, hashApiKey } from '../../src/api-keys/model';
+import { createApp } from '../../src/http/app';
+import { createLogger } from '../../src/logger';
 import { ROUTES } from '../helpers/routes';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -68,6 +72,46 @@ describe('api', () => {
       204,
     );
     assert.equal((await stack.request('GET', '/v1/endpoints', { key: created.body.key })).status, 401);
+  });
+
+  it('lets another API process trust a key it found live for its cache time, and no longer', async () => {
+    // A second API process on the same stores, as another replica would be.
+    const cacheMs = 1_500;
+    const replica = createApp({
+      client: stack.client,
+      taskQueue: stack.taskQueue,
+      adminKey: stack.adminKey,
+      maxBodyBytes: 1024,
+      bulkPageSize: 7,
+      apiKeyCacheMs: cacheMs,
+      allowPrivateTargets: true,
+      logger: createLogger('silent'),
+    });
+    const server: Server = await new Promise((resolve) => {
+      const s = replica.listen(0, '127.0.0.1', () => resolve(s));
+    });
+    const viaReplica = async (key: string) =>
+      (
+        await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/endpoints`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).status;
+    try {
+      const { id, key } = (await stack.request('POST', '/v1/api-keys', { key: alice.key, body: {} })).body;
+      assert.equal(await viaReplica(key), 200);
+      const trustedSince = Date.now();
+      assert.equal((await stack.request('GET', '/v1/endpoints', { key })).status, 200);
+      assert.equal((await stack.request('DELETE', `/v1/api-keys/${id}`, { key: alice.key })).status, 204);
+      // The process that revoked the key stops accepting it at once, though it had it cached.
+      assert.equal((await stack.request('GET', '/v1/endpoints', { key })).status, 401);
+      // The replica still trusts it without a lookup (checked only while surely inside its cache time)...
+      if (Date.now() - trustedSince < cacheMs / 2) assert.equal(await viaReplica(key), 200);
+      // ...and looks it up again once that time is over.
+      await new Promise((r) => setTimeout(r, cacheMs - (Date.now() - trustedSince) + 50));
+      assert.equal(await viaReplica(key), 401);
+    } finally {
+      server.close();
+    }
   });
 
   it('accepts keys issued before keys carried their id, and no key that borrows another one’s id', async () => {
