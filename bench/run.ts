@@ -203,8 +203,9 @@ async function waitForReceipts(receipts: Receipt[], count: number, timeoutMs: nu
 }
 
 /**
- * Runs `task(i)` for i in [0, total) with `concurrency` in flight, or, with --rate, at `rate × perEvent` per
- * second: the floors start one workflow or request per delivery, so they keep pace with hookflow's deliveries.
+ * Runs `task(i)` for i in [0, total) with `concurrency` in flight, or, with --rate, `perEvent` tasks at once
+ * `rate` times a second. The floors start one workflow or request per delivery, `perEvent` (the endpoints)
+ * together, as hookflow starts an event's deliveries: the same arrivals, not the same number spread evenly.
  */
 async function drive(total: number, task: (i: number) => Promise<void>, perEvent = 1) {
   let next = 0;
@@ -212,7 +213,7 @@ async function drive(total: number, task: (i: number) => Promise<void>, perEvent
     const started = Date.now();
     const inflight: Promise<void>[] = [];
     while (next < total) {
-      const due = started + (next * 1000) / (RATE * perEvent);
+      const due = started + (Math.floor(next / perEvent) * 1000) / RATE;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       inflight.push(task(next++));
     }
