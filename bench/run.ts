@@ -203,26 +203,32 @@ async function waitForReceipts(receipts: Receipt[], count: number, timeoutMs: nu
 }
 
 /**
- * Runs `task(i)` for i in [0, total) with `concurrency` in flight, or, with --rate, `perEvent` tasks at once
- * `rate` times a second. The floors start one workflow or request per delivery, `perEvent` (the endpoints)
- * together, as hookflow starts an event's deliveries: the same arrivals, not the same number spread evenly.
+ * Runs `task(i)` for i in [0, total) in groups of `perEvent` started together: with `concurrency` groups in
+ * flight, or, with --rate, `rate` groups a second. hookflow's tasks are publishes (groups of one, each
+ * starting an event's M deliveries at once); the floors' are single workflows or requests, M to a group, so
+ * that they face the same arrivals as hookflow rather than the same number spread evenly.
  */
 async function drive(total: number, task: (i: number) => Promise<void>, perEvent = 1) {
   let next = 0;
+  const group = () => {
+    const first = next;
+    next = Math.min(total, next + perEvent);
+    return Promise.all(Array.from({ length: next - first }, (_, k) => task(first + k))).then(() => {});
+  };
   if (RATE) {
     const started = Date.now();
     const inflight: Promise<void>[] = [];
-    while (next < total) {
-      const due = started + (Math.floor(next / perEvent) * 1000) / RATE;
+    for (let g = 0; next < total; g++) {
+      const due = started + (g * 1000) / RATE;
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
-      inflight.push(task(next++));
+      inflight.push(group());
     }
     await Promise.all(inflight);
     return;
   }
   await Promise.all(
     Array.from({ length: C }, async () => {
-      while (next < total) await task(next++);
+      while (next < total) await group();
     }),
   );
 }
