@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import type { ApiKeyVerifier } from '../api-keys/model';
-import { issueApiKey, NewApiKeyResource, presentApiKey } from '../api-keys/model';
+import { type ApiKeyVerifier, issueApiKey, NewApiKeyResource, presentApiKey } from '../api-keys/model';
 import { requireAdmin } from '../http/auth';
 import type { RouteDocs } from '../http/openapi';
 import { parseBody } from '../http/validate';
