@@ -289,12 +289,14 @@ interface Servers {
 /** hookflow's API and worker, each in its own process (or both in one), and a project to publish with. */
 async function startHookflow(servers: Servers, connections: number) {
   const apiPort = await freePort();
+  const workerPort = await freePort();
   const adminKey = `bench_admin_${randomBytes(12).toString('hex')}`;
   const env = {
     MONGODB_URI: servers.mongoUri,
     TEMPORAL_ADDRESS: servers.temporalAddress,
     HOOKFLOW_TASK_QUEUE: `bench-${randomBytes(4).toString('hex')}`,
     HOOKFLOW_PORT: String(apiPort),
+    HOOKFLOW_WORKER_PORT: String(workerPort),
     HOOKFLOW_ADMIN_KEY: adminKey,
     HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
   };
@@ -313,10 +315,18 @@ async function startHookflow(servers: Servers, connections: number) {
     return json;
   };
   const project = await call('/v1/projects', adminKey, { name: 'bench' });
+  /** Each role's JS heap in use (MiB), from its own /metrics: the worker-only process serves them on its port. */
+  const heapUsedMiB = async (role: Role) => {
+    const port = role === 'worker' ? workerPort : apiPort;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith('hookflow_nodejs_heap_size_used_bytes '));
+    return line ? Number(line.split(' ')[1]) / 2 ** 20 : Number.NaN;
+  };
   return {
     pids,
     key: (project.api_key as { key: string }).key,
     call,
+    heapUsedMiB,
     async stop() {
       await pool.close();
       await Promise.all(children.map(stopChild));
@@ -464,13 +474,29 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   const hookflow = await startHookflow(servers, 8);
   const { call, key } = hookflow;
   await call('/v1/endpoints', key, { url: `${receiverUrl}/soak`, event_types: ['soak'] });
-  const samples: { t: number; apiRssMiB: number; workerRssMiB: number }[] = [];
+  type Sample = {
+    t: number;
+    apiRssMiB: number;
+    workerRssMiB: number;
+    apiHeapUsedMiB: number;
+    workerHeapUsedMiB: number;
+  };
+  const samples: Sample[] = [];
   const started = Date.now();
-  const sampler = setInterval(() => {
+  const [apiRole, workerRole]: Role[] = SINGLE_PROCESS ? ['all', 'all'] : ['api', 'worker'];
+  // RSS says what the machine pays; the JS heap in use, sampled alongside, tells retained objects from an
+  // allocator or a heap that has not been collected yet.
+  const sampler = setInterval(async () => {
+    const t = Math.round((Date.now() - started) / 1000);
+    const [apiHeapUsedMiB, workerHeapUsedMiB] = await Promise.all(
+      [apiRole, workerRole].map((role) => hookflow.heapUsedMiB(role).catch(() => Number.NaN)),
+    );
     samples.push({
-      t: Math.round((Date.now() - started) / 1000),
-      apiRssMiB: processUsage(hookflow.pids.api ?? hookflow.pids.all).rssMiB,
-      workerRssMiB: processUsage(hookflow.pids.worker ?? hookflow.pids.all).rssMiB,
+      t,
+      apiRssMiB: processUsage(hookflow.pids[apiRole]).rssMiB,
+      workerRssMiB: processUsage(hookflow.pids[workerRole]).rssMiB,
+      apiHeapUsedMiB,
+      workerHeapUsedMiB,
     });
   }, 5000);
   let published = 0;
@@ -485,6 +511,20 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
   await hookflow.stop();
   const minute = samples.filter((s) => s.t <= 60);
   const last = samples.filter((s) => s.t >= minutes * 60 - 60);
+  const perMinute = Array.from({ length: minutes }, (_, m) => {
+    const inMinute = samples.filter((s) => s.t > m * 60 && s.t <= (m + 1) * 60);
+    const most = (pick: (s: Sample) => number) => Math.round(Math.max(...inMinute.map(pick)));
+    // The least heap in use seen in the minute: what survived that minute's collections.
+    const least = (pick: (s: Sample) => number) => Math.round(Math.min(...inMinute.map(pick)) * 10) / 10;
+    return {
+      minute: m + 1,
+      apiRssMiBPeak: most((s) => s.apiRssMiB),
+      workerRssMiBPeak: most((s) => s.workerRssMiB),
+      apiHeapUsedMiBLeast: least((s) => s.apiHeapUsedMiB),
+      workerHeapUsedMiBLeast: least((s) => s.workerHeapUsedMiB),
+    };
+  });
+  for (const row of perMinute) process.stdout.write(`${JSON.stringify(row)}\n`);
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   return {
     minutes,
@@ -499,6 +539,7 @@ async function soak(servers: Servers, receiverUrl: string, minutes: number) {
       firstMinute: avg(minute.map((s) => s.workerRssMiB)),
       lastMinute: avg(last.map((s) => s.workerRssMiB)),
     },
+    perMinute,
   };
 }
 
