@@ -77,7 +77,13 @@ export class ApiKeyVerifier {
   async verify(key: string): Promise<LiveApiKey | null> {
     const hash = hashApiKey(key);
     if (!this.live) return findLiveApiKey(key, hash);
-    return (await this.live.fetch(hash, { context: key })) ?? null;
+    try {
+      return (await this.live.fetch(hash, { context: key })) ?? null;
+    } catch {
+      // A revocation in this process (`forget`) aborts a lookup of the same key still under way; that
+      // request looks the key up afresh rather than failing. A store error repeats there and is reported.
+      return findLiveApiKey(key, hash);
+    }
   }
 
   /** Called with a key just revoked: this process stops accepting it at once. */

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { ApiKey, hashApiKey } from '../../src/api-keys/model';
+import { ApiKey, ApiKeyVerifier, hashApiKey } from '../../src/api-keys/model';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
 import { ROUTES } from '../helpers/routes';
@@ -112,6 +112,15 @@ describe('api', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('answers a request whose key lookup a revocation in the same process cut short', async () => {
+    const { key } = (await stack.request('POST', '/v1/api-keys', { key: alice.key, body: {} })).body;
+    const verifier = new ApiKeyVerifier(5_000);
+    // The lookup is under way (a MongoDB round trip) when the revocation's forget call aborts it.
+    const checking = verifier.verify(key);
+    verifier.forget(hashApiKey(key));
+    assert.equal((await checking)?.project_id, alice.id);
   });
 
   it('accepts keys issued before keys carried their id, and no key that borrows another one’s id', async () => {
