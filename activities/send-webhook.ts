@@ -4,7 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { type Dispatcher, request } from 'undici';
 import { findOwned } from '../src/db';
 import type { DeliveryDoc } from '../src/deliveries/model';
-import { beginAttempt, finishAttempt } from '../src/deliveries/view';
+import { beginAttempt, finishAttempt, ViewConflictError } from '../src/deliveries/view';
 import {
   type AttemptFailureDetails,
   deliveryWorkflowId,
@@ -16,7 +16,7 @@ import { Endpoint, type EndpointDoc, signingSecrets } from '../src/endpoints/mod
 import type { EventDoc } from '../src/events/model';
 import { createEventReader } from '../src/events/reader';
 import type { Logger } from '../src/logger';
-import { attemptDuration, attempts, deliveryTransitions } from '../src/metrics';
+import { attemptDuration, attempts, deliveryTransitions, viewConflicts } from '../src/metrics';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import { signatureHeader } from '../src/signing';
 import { BlockedTargetError, isPublicAddress, urlHost } from '../src/target-policy';
@@ -83,11 +83,20 @@ export function createSendWebhook({ dispatcher, logger, allowPrivateTargets }: S
           }
         : undefined;
     const [begun, endpointKnown, eventKnown] = await Promise.all([
-      beginAttempt(input.deliveryId, runId, attemptKey, seed),
+      beginAttempt(input.deliveryId, runId, attemptKey, seed).catch((err) => {
+        if (!(err instanceof ViewConflictError)) throw err;
+        // Loud, and retried as an attempt that could not be made: never a reason to end the delivery.
+        viewConflicts.inc();
+        logger.error(
+          { delivery_id: input.deliveryId, attempt_key: attemptKey, err },
+          'delivery view conflict',
+        );
+        throw ApplicationFailure.retryable(err.message, FailureTypes.viewConflict);
+      }),
       known && findOwned(Endpoint, known.endpointId, known.projectId),
       known && readEvent(known.eventId, known.projectId),
     ]);
-    if (begun === null)
+    if (begun === 'cancelled')
       throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
     const { view: delivery, attempt } = begun;
     const [endpoint, event] = known

@@ -94,8 +94,10 @@ export const FailureTypes = {
   attemptFailed: 'AttemptFailed',
   /** The delivery is over: non-retryable answer or retries exhausted. The view already says `failed`. */
   deliveryFailed: 'DeliveryFailed',
-  /** The delivery was cancelled while the attempt started. */
+  /** This run cancelled the delivery (a cancel request) before the attempt began. */
   deliveryCancelled: 'DeliveryCancelled',
+  /** The view disagreed with the workflow, so the attempt did not begin: retried like a failed attempt. */
+  viewConflict: 'ViewConflict',
 } as const;
 
 /** Details carried by an AttemptFailed failure and by the activity's heartbeat. */

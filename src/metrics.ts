@@ -41,6 +41,19 @@ export const attemptDuration = new Histogram({
   registers: [registry],
 });
 
+export const viewConflicts = new Counter({
+  name: 'hookflow_view_conflicts_total',
+  help: 'Attempts that could not begin because their delivery view disagreed with the workflow; each is retried. Should stay 0.',
+  registers: [registry],
+});
+
+export const viewsReconciled = new Counter({
+  name: 'hookflow_views_reconciled_total',
+  help: 'Delivery views made final by the reconciler after their workflow ended outside hookflow (terminate, timeout, Temporal cancel), by the status recorded.',
+  labelNames: ['status'] as const,
+  registers: [registry],
+});
+
 export const httpRequests = new Histogram({
   name: 'hookflow_http_request_duration_seconds',
   help: 'API requests by method, route template and status code.',

@@ -33,9 +33,21 @@ function guarded(deliveryId: string, runId: string, lastAttemptKey: string | { $
   return filter;
 }
 
+/** What `beginAttempt` found: the attempt to make, or a delivery this run already cancelled. */
+export type BeginResult = { attempt: number; view: DeliveryDoc } | 'cancelled';
+
+/**
+ * The view could be neither begun nor explained by a cancel or a repeated call, however often the write was
+ * tried. Never a reason to end the delivery: the attempt fails and is retried.
+ */
+export class ViewConflictError extends Error {}
+
+/** Writes of the begin step before it gives up with a ViewConflictError. */
+const BEGIN_TRIES = 4;
+
 /**
  * Marks the delivery in_progress and counts the attempt, once per `attemptKey`. Returns the attempt number
- * and the view as it was, or null when the delivery is gone or was cancelled.
+ * and the view as it was, or `cancelled` when this run cancelled the delivery.
  *
  * Given the new view (`seed`), stores it when it is not there yet, in the same write: the API stores a
  * publish's views while it starts their workflows, so a first attempt can come first, and an API that died
@@ -46,48 +58,59 @@ export async function beginAttempt(
   runId: string,
   attemptKey: string,
   seed?: NewDelivery,
-): Promise<{ attempt: number; view: DeliveryDoc } | null> {
-  const now = new Date();
-  const begun = {
-    status: 'in_progress',
-    last_attempt_key: attemptKey,
-    last_attempt_at: now,
-    next_attempt_at: null,
-    run_id: runId,
-    updated_at: now,
-  } as const;
-  let before: DeliveryDoc | null;
-  try {
-    const result = await Delivery.collection.findOneAndUpdate(
-      guarded(deliveryId, runId, { $ne: attemptKey }) as never,
-      {
-        $set: begun,
-        $inc: { attempts: 1 },
-        ...(seed ? { $setOnInsert: fieldsOnInsert(newDeliveryView(seed, now), begun) } : {}),
-      },
-      { returnDocument: 'before', upsert: seed !== undefined, includeResultMetadata: true },
-    );
-    if (seed && result.lastErrorObject?.upserted !== undefined) {
-      return { attempt: 1, view: newDeliveryView(seed, now) };
+): Promise<BeginResult> {
+  for (let tries = 1; ; tries++) {
+    const now = new Date();
+    const begun = {
+      status: 'in_progress',
+      last_attempt_key: attemptKey,
+      last_attempt_at: now,
+      next_attempt_at: null,
+      run_id: runId,
+      updated_at: now,
+    } as const;
+    let before: DeliveryDoc | null = null;
+    try {
+      const result = await Delivery.collection.findOneAndUpdate(
+        guarded(deliveryId, runId, { $ne: attemptKey }) as never,
+        {
+          $set: begun,
+          $inc: { attempts: 1 },
+          ...(seed ? { $setOnInsert: fieldsOnInsert(newDeliveryView(seed, now), begun) } : {}),
+        },
+        { returnDocument: 'before', upsert: seed !== undefined, includeResultMetadata: true },
+      );
+      if (seed && result.lastErrorObject?.upserted !== undefined) {
+        return { attempt: 1, view: newDeliveryView(seed, now) };
+      }
+      before = result.value as DeliveryDoc | null;
+    } catch (err) {
+      // The upsert found nothing to update, then could not insert: a view is there. Either the filter refused
+      // it, or it was stored between the upsert's lookup and its insert (the API's insert of the same
+      // publish; neither MongoDB nor FerretDB retries such an upsert). The read below tells which.
+      if (!seed || !isDuplicateKeyError(err)) throw err;
     }
-    before = result.value as DeliveryDoc | null;
-  } catch (err) {
-    // The filter missed a view that is there (cancelled, or begun by this key): the upsert tried to add it.
-    if (!seed || !isDuplicateKeyError(err)) throw err;
-    before = null;
-  }
-  if (!before) {
-    // Not updated: gone, cancelled, or already counted by a call whose answer was lost.
+    if (before) {
+      // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
+      // that the attempt documents add up to the view's count.
+      if (before.status === 'in_progress' && before.attempts > 0 && before.last_attempt_at) {
+        await recordLostAttempts(before, before.last_attempt_at);
+      }
+      return { attempt: (before.attempts ?? 0) + 1, view: before };
+    }
+    // Not updated: cancelled by this run, or already counted by a call whose answer was lost.
     const view = await Delivery.findById(deliveryId).lean();
-    if (!view || cancelledBy(view, runId) || view.last_attempt_key !== attemptKey) return null;
-    return { attempt: view.attempts, view };
+    if (view && cancelledBy(view, runId)) return 'cancelled';
+    if (view && view.last_attempt_key === attemptKey) return { attempt: view.attempts, view };
+    // Neither: the view appeared or changed between the write and this read. Write again.
+    if (tries === BEGIN_TRIES) {
+      throw new ViewConflictError(
+        view
+          ? `delivery ${deliveryId}: its view (${view.status}, attempt key ${view.last_attempt_key}) refused attempt ${attemptKey} ${tries} times`
+          : `delivery ${deliveryId}: no view to begin attempt ${attemptKey} on`,
+      );
+    }
   }
-  // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
-  // that the attempt documents add up to the view's count.
-  if (before.status === 'in_progress' && before.attempts > 0 && before.last_attempt_at) {
-    await recordLostAttempts(before, before.last_attempt_at);
-  }
-  return { attempt: (before.attempts ?? 0) + 1, view: before };
 }
 
 /** A new view's fields that the begin write does not set itself (an upsert may not set a field twice). */

@@ -1,0 +1,143 @@
+// Concurrent publishers against one hookflow process that runs the API and a worker, as `npm start` does
+// (eager workflow starts: a first attempt runs next to the API's own writes), while extra worker processes
+// are SIGKILLed and replaced and the receiver fails a quarter of the requests. Every delivery answered with
+// 202 must reach the receiver.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { freePort } from '../../src/embedded';
+import { Receiver, type Responder } from '../helpers/receiver';
+import { eventually, type Stack, startStack } from '../helpers/stack';
+import {
+  type HookflowProcess,
+  spawnHookflow,
+  spawnWorker,
+  type WorkerProcess,
+} from '../helpers/worker-process';
+
+const EVENTS = 300;
+const PUBLISHERS = 8;
+const ENDPOINTS = 3;
+const TIMEOUT_MS = 1_000;
+
+describe('load: concurrent publishes while workers are killed', () => {
+  let stack: Stack;
+  let receiver: Receiver;
+  let key: string;
+  let hookflow: HookflowProcess;
+  let publishUrl: string;
+  const workers: WorkerProcess[] = [];
+  /** Delivery ids the receiver answered 2xx in time. */
+  const delivered = new Set<string>();
+
+  before(async () => {
+    [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
+    ({ key } = await stack.newProject('load'));
+    const port = await freePort();
+    publishUrl = `http://127.0.0.1:${port}/v1/events`;
+    let extra: WorkerProcess[];
+    [hookflow, ...extra] = await Promise.all([
+      spawnHookflow(stack, 'all', { HOOKFLOW_PORT: String(port), LOG_LEVEL: 'info' }),
+      spawnWorker(stack),
+      spawnWorker(stack),
+    ]);
+    workers.push(...extra);
+  });
+  after(async () => {
+    await Promise.all([hookflow, ...workers].map((p) => p?.kill('SIGKILL')));
+    await Promise.all([stack?.stop(), receiver?.stop()]);
+  });
+
+  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
+
+  // 20 % answered 503, 5 % answered after the endpoint's timeout, the rest 200 at once.
+  const flaky: Responder = (req, res) => {
+    const roll = Math.random();
+    if (roll < 0.2) {
+      res.writeHead(503);
+      res.end();
+    } else if (roll < 0.25) {
+      setTimeout(() => res.end('too late'), TIMEOUT_MS + 500);
+    } else {
+      delivered.add(String(req.headers['hookflow-delivery-id']));
+      res.end('ok');
+    }
+  };
+
+  it('delivers every accepted delivery', { timeout: 300_000 }, async () => {
+    const endpoints: string[] = [];
+    for (let i = 0; i < ENDPOINTS; i++) {
+      receiver.script(`/load-${i}`, flaky);
+      const ep = await api('POST', '/v1/endpoints', {
+        url: receiver.url(`/load-${i}`),
+        event_types: ['load.test'],
+        timeout_ms: TIMEOUT_MS,
+        retry: {
+          max_attempts: 30,
+          initial_interval_ms: 100,
+          backoff_coefficient: 1.5,
+          max_interval_ms: 1_000,
+        },
+      });
+      assert.equal(ep.status, 201);
+      endpoints.push(ep.body.id);
+    }
+
+    // Kills one extra worker every 1.5 s and starts another in its place, until the publishes are done.
+    let publishing = true;
+    let killed = 0;
+    const killer = (async () => {
+      while (publishing) {
+        await new Promise((r) => setTimeout(r, 1_500));
+        const victim = workers.shift();
+        await victim?.kill('SIGKILL');
+        killed++;
+        workers.push(await spawnWorker(stack));
+      }
+    })();
+
+    const accepted: string[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: PUBLISHERS }, async () => {
+        while (next < EVENTS) {
+          const i = next++;
+          const res = await fetch(publishUrl, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ event_type: 'load.test', payload: { i } }),
+          });
+          const body = (await res.json()) as { deliveries: { id: string }[] };
+          assert.equal(res.status, 202, JSON.stringify(body));
+          for (const d of body.deliveries) accepted.push(d.id);
+        }
+      }),
+    );
+    publishing = false;
+    await killer;
+    assert.equal(accepted.length, EVENTS * ENDPOINTS);
+    assert.ok(killed >= 1, 'at least one worker was killed while publishing');
+
+    const views = await eventually(
+      () => Promise.all(accepted.map((id) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body))),
+      (vs) => vs.every((v) => ['succeeded', 'failed', 'cancelled'].includes(v.status)),
+      180_000,
+    ).catch(async (err) => {
+      const stuck = [];
+      for (const id of accepted) {
+        const v = (await api('GET', `/v1/deliveries/${id}`)).body;
+        if (v.status !== 'succeeded') stuck.push(`${id}: ${v.status}`);
+      }
+      throw new Error(`${stuck.length} deliveries never finished: ${stuck.slice(0, 10).join(', ')}`, {
+        cause: err,
+      });
+    });
+    const notSucceeded = views.filter((v) => v.status !== 'succeeded');
+    assert.deepEqual(
+      notSucceeded.map((v) => `${v.id}: ${v.status} (${v.last_error})`),
+      [],
+      'every accepted delivery succeeded',
+    );
+    const missing = accepted.filter((id) => !delivered.has(id));
+    assert.deepEqual(missing, [], 'the receiver answered every delivery 2xx');
+  });
+});
