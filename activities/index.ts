@@ -1,3 +1,5 @@
+import { Context } from '@temporalio/activity';
+import { reconcileClosedDeliveries } from '../src/deliveries/reconcile';
 import type { TemporalTarget } from '../src/deliveries/start';
 import { markFinal } from '../src/deliveries/view';
 import { deliveryTransitions } from '../src/metrics';
@@ -21,6 +23,11 @@ export function createActivities(deps: ActivityDeps) {
     }) {
       const changed = await markFinal(input.deliveryId, input.runId, input.status, input.error);
       if (changed) deliveryTransitions.inc({ status: input.status, trigger: changed.trigger });
+    },
+    /** One pass of the view reconciler; heartbeats as it goes through the closed runs. */
+    async reconcileViews() {
+      const { client, taskQueue } = deps.temporal;
+      return reconcileClosedDeliveries(client, taskQueue, deps.logger, () => Context.current().heartbeat());
     },
     ...createBulkReplayActivities(deps.temporal),
   };

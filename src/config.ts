@@ -26,6 +26,7 @@ const EnvSchema = z.object({
     .transform((v) => v === 'true' || v === '1'),
   HOOKFLOW_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   HOOKFLOW_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
+  HOOKFLOW_RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
   HOOKFLOW_API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   MONGODB_URI: z.string().optional(),
   TEMPORAL_ADDRESS: z.string().optional(),

@@ -14,6 +14,9 @@ export const DELIVERY_STATUSES = [
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
 
+/** What the view's `last_error` says of a cancel requested through Temporal (Web UI, CLI, API). */
+export const TEMPORAL_CANCEL_ERROR = 'cancelled in Temporal (workflow cancellation request)';
+
 export const DELIVERY_TRIGGERS = ['initial', 'replay', 'resend', 'recover'] as const;
 export type DeliveryTrigger = (typeof DELIVERY_TRIGGERS)[number];
 

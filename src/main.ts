@@ -80,6 +80,7 @@ async function main() {
       allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
       logger,
       shutdownGraceMs: config.HOOKFLOW_SHUTDOWN_GRACE_MS,
+      reconcileIntervalMs: config.HOOKFLOW_RECONCILE_INTERVAL_S * 1000,
     });
     workerRun = worker.worker.run();
   }

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { Agent } from 'undici';
 import { createActivities } from '../activities';
+import { ensureReconcileSchedule } from './deliveries/reconcile';
 import type { Logger } from './logger';
 import { guardedLookup } from './target-policy';
 
@@ -21,6 +22,8 @@ export interface WorkerOptions {
    * a cancelled attempt is retried by the next worker.
    */
   shutdownGraceMs?: number;
+  /** How often the view reconciler runs (HOOKFLOW_RECONCILE_INTERVAL_S). */
+  reconcileIntervalMs?: number;
 }
 
 /** Slot and poller settings, shared with the benchmark's Temporal-floor worker so both run alike. */
@@ -41,7 +44,9 @@ export async function createDeliveryWorker({
   allowPrivateTargets,
   logger,
   shutdownGraceMs = 30_000,
+  reconcileIntervalMs = 60_000,
 }: WorkerOptions) {
+  await ensureReconcileSchedule(client, taskQueue, reconcileIntervalMs);
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses.
   const dispatcher = new Agent({

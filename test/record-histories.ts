@@ -18,8 +18,11 @@ const retryAfterHour = status(503, '', { 'retry-after': '3600' });
 interface Scenario {
   responders: Parameters<Receiver['script']>[1][];
   retry?: typeof RETRY;
-  /** Signal sent once the delivery has made this many attempts and is retrying. */
-  signal?: { name: 'cancel' | 'retryNow'; afterAttempts: number };
+  /**
+   * Sent once the delivery has made this many attempts and is retrying: a signal, or `temporal-cancel`, a
+   * cancellation request through Temporal ("Request Cancellation" in the Web UI).
+   */
+  signal?: { name: 'cancel' | 'retryNow' | 'temporal-cancel'; afterAttempts: number };
 }
 
 async function main() {
@@ -51,6 +54,16 @@ async function main() {
         retry: SLOW,
         signal: { name: 'retryNow', afterAttempts: 2 },
       },
+      'temporal-cancelled-in-timer': {
+        responders: [status(500)],
+        retry: { ...SLOW, initial_interval_ms: HOUR },
+        signal: { name: 'temporal-cancel', afterAttempts: 1 },
+      },
+      'temporal-cancelled-in-activity-backoff': {
+        responders: [status(500), retryAfterHour],
+        retry: SLOW,
+        signal: { name: 'temporal-cancel', afterAttempts: 2 },
+      },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
       const url = receiver.script(`/${name}`, ...scenario.responders);
@@ -68,7 +81,7 @@ async function main() {
           () => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body),
           (d) => d.status === 'retrying' && d.attempts === afterAttempts,
         );
-        await handle.signal(signal);
+        await (signal === 'temporal-cancel' ? handle.cancel() : handle.signal(signal));
       }
       await eventually(
         () => handle.describe(),

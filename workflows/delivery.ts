@@ -31,6 +31,7 @@ import {
   type DeliveryWorkflowInput,
   FailureTypes,
   SearchAttributes,
+  TEMPORAL_CANCEL_ERROR,
 } from '../src/delivery-contract';
 import { backoffMs, retryPolicyFor } from '../src/retry-schedule';
 
@@ -56,6 +57,8 @@ export interface DeliveryOutcome {
 
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
   const { runId } = workflowInfo();
+  // Cancelled when Temporal is asked to cancel the workflow ("Request Cancellation" in the Web UI).
+  const root = CancellationScope.current();
   const state: DeliveryLiveState = {
     status: 'pending',
     attemptsThisRun: 0,
@@ -99,12 +102,24 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     ).then(() => outcome);
   };
 
+  // A cancel through Temporal is recorded like one by signal, then ends the workflow as Temporal's
+  // cancellations do (status Canceled).
+  const cancelledInTemporal = async (): Promise<never> => {
+    await finish('cancelled', TEMPORAL_CANCEL_ERROR, true);
+    throw new CancelledFailure(TEMPORAL_CANCEL_ERROR);
+  };
+
   let delayMs = 0;
   for (;;) {
     if (delayMs > 0) {
       state.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
-      await condition(() => cancelRequested || retryNowRequested, delayMs);
+      try {
+        await condition(() => cancelRequested || retryNowRequested, delayMs);
+      } catch (err) {
+        if (!root.consideredCancelled) throw err;
+      }
     }
+    if (root.consideredCancelled) return cancelledInTemporal();
     if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
     retryNowRequested = false;
     delayMs = 0;
@@ -153,6 +168,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       state.attemptsThisRun += 1;
       return finish('succeeded', null, false);
     } catch (err) {
+      if (root.consideredCancelled) return cancelledInTemporal();
       if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
       const cause = err instanceof ActivityFailure ? err.cause : err;
       if (retryNowRequested && isCancellation(err)) {

@@ -1,2 +1,3 @@
 export { bulkReplayWorkflow, cancelOperationSignal } from './bulk-replay';
 export { cancelSignal, deliveryWorkflow, retryNowSignal, stateQuery } from './delivery';
+export { reconcileViewsWorkflow } from './reconcile-views';

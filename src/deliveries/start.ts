@@ -44,22 +44,7 @@ export async function startDeliveryWorkflow(
   delivery: NewDelivery,
   endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
 ): Promise<void> {
-  const input: DeliveryWorkflowInput = {
-    deliveryId: delivery._id,
-    projectId: delivery.project_id,
-    endpointId: delivery.endpoint_id,
-    eventId: delivery.event_id,
-    eventType: delivery.event_type,
-    retry: endpoint.retry,
-    timeoutMs: endpoint.timeout_ms,
-    firstAttempt: 'local',
-    view: {
-      event_type: delivery.event_type,
-      url: delivery.url,
-      trigger: delivery.trigger,
-      replay_of_delivery_id: delivery.replay_of_delivery_id,
-    },
-  };
+  const input = deliveryWorkflowInput(delivery, endpoint);
   try {
     const handle = await temporal.client.workflow.start('deliveryWorkflow', {
       taskQueue: temporal.taskQueue,
@@ -82,6 +67,29 @@ export async function startDeliveryWorkflow(
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
   }
+}
+
+/** A new delivery's workflow input: ids, the view's other fields and the endpoint's settings at this moment. */
+export function deliveryWorkflowInput(
+  delivery: NewDelivery,
+  endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
+): DeliveryWorkflowInput {
+  return {
+    deliveryId: delivery._id,
+    projectId: delivery.project_id,
+    endpointId: delivery.endpoint_id,
+    eventId: delivery.event_id,
+    eventType: delivery.event_type,
+    retry: endpoint.retry,
+    timeoutMs: endpoint.timeout_ms,
+    firstAttempt: 'local',
+    view: {
+      event_type: delivery.event_type,
+      url: delivery.url,
+      trigger: delivery.trigger,
+      replay_of_delivery_id: delivery.replay_of_delivery_id,
+    },
+  };
 }
 
 /**

@@ -59,12 +59,15 @@ export interface StackOptions {
   worker?: boolean;
   /** Deliveries per bulk-replay page: small by default so that tests cross continue-as-new. */
   bulkPageSize?: number;
+  /** How often the view reconciler runs. */
+  reconcileIntervalMs?: number;
 }
 
 export async function startStack({
   allowPrivateTargets = true,
   worker: withWorker = true,
   bulkPageSize = 7,
+  reconcileIntervalMs,
 }: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
   const temporalPort = await freePort();
@@ -94,6 +97,7 @@ export async function startStack({
         taskQueue,
         allowPrivateTargets,
         logger,
+        reconcileIntervalMs,
       })
     : null;
   const workerRun = worker?.worker.run();

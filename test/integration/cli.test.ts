@@ -6,17 +6,25 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { Receiver, status } from '../helpers/receiver';
+import { deliveryWorkflowInput } from '../../src/deliveries/start';
+import { deliveryWorkflowId, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
+import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
+import { newId } from '../../src/ids';
+import { Receiver, type Responder, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
 
 const HOUR = 3_600_000;
 
 interface DeliveryJson {
   id: string;
+  endpoint_id: string;
+  event_id: string;
   workflow_id: string;
   status: string;
   attempts: number;
   last_status_code: number | null;
+  last_error: string | null;
+  next_attempt_at: string | null;
 }
 const HOUR_BACKOFF = {
   max_attempts: 5,
@@ -45,7 +53,11 @@ describe('operating with the temporal CLI (README commands)', () => {
   const commands = readmeCommands();
 
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
+    // The view reconciler every second, so that the views of terminated deliveries follow quickly.
+    [stack, receiver] = await Promise.all([
+      startStack({ reconcileIntervalMs: 1_000 }),
+      new Receiver().start(),
+    ]);
     ({ key } = await stack.newProject('cli'));
   });
   after(async () => {
@@ -56,7 +68,10 @@ describe('operating with the temporal CLI (README commands)', () => {
   const views = (endpointId: string) =>
     api('GET', `/v1/deliveries?endpoint_id=${endpointId}`).then((r) => r.body.data as DeliveryJson[]);
 
-  async function run(name: string, endpointId: string): Promise<string> {
+  const delivery = (id: string) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body as DeliveryJson);
+
+  /** Runs the README's `cli:<name>` command for an endpoint's deliveries (a string) or for one workflow. */
+  async function run(name: string, target: string | { workflowId: string }): Promise<string> {
     const command = commands.get(name);
     assert.ok(command, `README documents cli:${name}`);
     const { stdout } = await promisify(execFile)('bash', ['-c', command], {
@@ -64,10 +79,51 @@ describe('operating with the temporal CLI (README commands)', () => {
         ...process.env,
         PATH: `${dirname(stack.temporalBinary)}:${process.env.PATH}`,
         TEMPORAL_ADDRESS: stack.temporalAddress,
-        ENDPOINT_ID: endpointId,
+        ...(typeof target === 'string' ? { ENDPOINT_ID: target } : { WORKFLOW_ID: target.workflowId }),
       },
     });
     return stdout;
+  }
+
+  /** The `temporal` CLI with other arguments than the README's. */
+  async function temporal(...args: string[]): Promise<void> {
+    await promisify(execFile)(stack.temporalBinary, [...args, '--address', stack.temporalAddress]);
+  }
+
+  /** The one delivery of a new endpoint at `path`, once it waits to retry after `attempts` attempts. */
+  async function retryingDelivery(
+    path: string,
+    responders: Responder[],
+    retry: object = HOUR_BACKOFF,
+    attempts = 1,
+  ): Promise<DeliveryJson> {
+    receiver.script(path, ...responders);
+    const ep = await api('POST', '/v1/endpoints', {
+      url: receiver.url(path),
+      event_types: [`t${path}`],
+      retry,
+    });
+    assert.equal(ep.status, 201);
+    const event = await api('POST', '/v1/events', { event_type: `t${path}`, payload: {} });
+    const id = event.body.deliveries[0].id as string;
+    return eventually(
+      () => delivery(id),
+      (v) => v.status === 'retrying' && v.attempts === attempts,
+    );
+  }
+
+  async function closeStatus(workflowId: string): Promise<string> {
+    return (await stack.client.workflow.getHandle(workflowId).describe()).status.name;
+  }
+
+  /** Completed passes of the view reconciler so far. */
+  async function reconcilerPasses(): Promise<number> {
+    let n = 0;
+    for await (const _ of stack.client.workflow.list({
+      query: `WorkflowType = 'reconcileViewsWorkflow' AND ExecutionStatus = 'Completed'`,
+    }))
+      n++;
+    return n;
   }
 
   /** An endpoint at `path` with `count` deliveries in it, each answered by `responder` at first. */
@@ -174,5 +230,127 @@ describe('operating with the temporal CLI (README commands)', () => {
       ['2', '2'],
     );
     await visible(ep, 'succeeded', 2);
+  });
+
+  // Retries of the second attempt on wait in the activity's own backoff, as Temporal schedules them.
+  const SECOND_ATTEMPT_WAITS_AN_HOUR = {
+    max_attempts: 5,
+    initial_interval_ms: 100,
+    backoff_coefficient: 1,
+    max_interval_ms: HOUR,
+  };
+  const retryAfterHour = status(503, '', { 'retry-after': '3600' });
+
+  for (const [where, responders, retry, attempts] of [
+    ['its backoff timer', [status(500)], HOUR_BACKOFF, 1],
+    ['its activity’s retry backoff', [status(500), retryAfterHour], SECOND_ATTEMPT_WAITS_AN_HOUR, 2],
+  ] as const) {
+    it(`cancels a delivery waiting in ${where} when Temporal is asked to (Request Cancellation)`, async () => {
+      const path = `/request-cancel-${attempts}`;
+      const d = await retryingDelivery(path, [...responders], retry, attempts);
+      await run('request-cancel', { workflowId: d.workflow_id });
+      const view = await eventually(
+        () => delivery(d.id),
+        (v) => v.status === 'cancelled',
+      );
+      assert.equal(view.last_error, TEMPORAL_CANCEL_ERROR);
+      assert.equal(view.next_attempt_at, null);
+      assert.equal(view.attempts, attempts);
+      await visible(d.endpoint_id, 'cancelled', 1);
+      // Closed: no further request can come.
+      assert.equal(await closeStatus(d.workflow_id), 'CANCELLED');
+      assert.equal(receiver.on(path).length, attempts);
+      assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
+    });
+  }
+
+  it('cancels a delivery with the cancel signal, as the REST cancel does', async () => {
+    const d = await retryingDelivery('/signal-cancel', [status(500)]);
+    await run('signal-cancel', { workflowId: d.workflow_id });
+    const view = await eventually(
+      () => delivery(d.id),
+      (v) => v.status === 'cancelled',
+    );
+    assert.equal(view.last_error, 'cancelled by request');
+    await visible(d.endpoint_id, 'cancelled', 1);
+    assert.equal(await closeStatus(d.workflow_id), 'COMPLETED');
+    assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
+  });
+
+  it('records a terminated delivery as failed, naming the termination', async () => {
+    const d = await retryingDelivery('/terminate', [status(500)]);
+    await run('terminate', { workflowId: d.workflow_id });
+    const view = await eventually(
+      () => delivery(d.id),
+      (v) => v.status === 'failed',
+      30_000,
+    );
+    assert.match(view.last_error ?? '', /^terminated in Temporal: receiver retired \(by .+\)$/);
+    assert.equal(view.next_attempt_at, null);
+    assert.equal(view.attempts, 1);
+    assert.equal(await closeStatus(d.workflow_id), 'TERMINATED');
+    assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
+    assert.equal((await api('POST', `/v1/deliveries/${d.id}/retry`)).status, 409);
+  });
+
+  it('follows a reset run, not the run it replaced, and records that run when it is terminated in turn', async () => {
+    const d = await retryingDelivery('/reset-then-terminate', [status(500)]);
+    // The reset closes the running run (Terminated) and starts a new one, whose first attempt fails too.
+    await temporal(
+      'workflow',
+      'reset',
+      '--workflow-id',
+      d.workflow_id,
+      '--type',
+      'FirstWorkflowTask',
+      '--reason',
+      'test',
+    );
+    await eventually(
+      () => delivery(d.id),
+      (v) => v.status === 'retrying' && v.attempts === 2,
+    );
+    const passes = await reconcilerPasses();
+    await eventually(reconcilerPasses, (n) => n >= passes + 2, 30_000);
+    assert.equal((await delivery(d.id)).status, 'retrying', 'the run the reset replaced is not the delivery');
+
+    await run('terminate', { workflowId: d.workflow_id });
+    const view = await eventually(
+      () => delivery(d.id),
+      (v) => v.status === 'failed',
+      30_000,
+    );
+    assert.match(view.last_error ?? '', /^terminated in Temporal: receiver retired/);
+  });
+
+  it('records a delivery whose workflow run timed out as failed', async () => {
+    const d = await retryingDelivery('/timed-out', [status(500)]);
+    // A second delivery of the same event and endpoint, started by hand with a run timeout.
+    const endpoint = (await Endpoint.findById(d.endpoint_id).lean()) as EndpointDoc;
+    const id = newId('dlv');
+    const view = {
+      _id: id,
+      project_id: endpoint.project_id,
+      endpoint_id: endpoint._id,
+      event_id: d.event_id,
+      event_type: 't/timed-out',
+      url: endpoint.url,
+      trigger: 'resend' as const,
+      replay_of_delivery_id: d.id,
+      workflow_id: deliveryWorkflowId(id),
+    };
+    await stack.client.workflow.start('deliveryWorkflow', {
+      taskQueue: stack.taskQueue,
+      workflowId: view.workflow_id,
+      args: [deliveryWorkflowInput(view, endpoint)],
+      workflowRunTimeout: '3 seconds',
+    });
+    const done = await eventually(
+      () => delivery(id),
+      (v) => v?.status === 'failed',
+      30_000,
+    );
+    assert.match(done.last_error ?? '', /^timed out in Temporal/);
+    assert.equal(await closeStatus(view.workflow_id), 'TIMED_OUT');
   });
 });
