@@ -10,6 +10,7 @@ import { deliveryWorkflowInput } from '../../src/deliveries/start';
 import { deliveryWorkflowId, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
 import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
+import { viewsReconciled } from '../../src/metrics';
 import { Receiver, type Responder, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
 
@@ -277,8 +278,12 @@ describe('operating with the temporal CLI (README commands)', () => {
     assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
   });
 
+  const reconciledFailed = async () =>
+    (await viewsReconciled.get()).values.find((v) => v.labels.status === 'failed')?.value ?? 0;
+
   it('records a terminated delivery as failed, naming the termination', async () => {
     const d = await retryingDelivery('/terminate', [status(500)]);
+    const counted = await reconciledFailed();
     await run('terminate', { workflowId: d.workflow_id });
     const view = await eventually(
       () => delivery(d.id),
@@ -291,6 +296,7 @@ describe('operating with the temporal CLI (README commands)', () => {
     assert.equal(await closeStatus(d.workflow_id), 'TERMINATED');
     assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
     assert.equal((await api('POST', `/v1/deliveries/${d.id}/retry`)).status, 409);
+    assert.equal(await reconciledFailed(), counted + 1);
   });
 
   it('follows a reset run, not the run it replaced, and records that run when it is terminated in turn', async () => {
