@@ -46,7 +46,10 @@ export async function createDeliveryWorker({
   shutdownGraceMs = 30_000,
   reconcileIntervalMs = 60_000,
 }: WorkerOptions) {
-  await ensureReconcileSchedule(client, taskQueue, reconcileIntervalMs);
+  // Deliveries do not depend on the reconciler: a worker that may not manage schedules still starts.
+  await ensureReconcileSchedule(client, taskQueue, reconcileIntervalMs).catch((err) => {
+    logger.error({ err }, 'the view reconciler schedule could not be created or updated');
+  });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses.
   const dispatcher = new Agent({

@@ -12,7 +12,7 @@ import {
 import { model, Schema } from 'mongoose';
 import { FINAL_STATUSES, TEMPORAL_CANCEL_ERROR } from '../delivery-contract';
 import type { Logger } from '../logger';
-import { viewsReconciled } from '../metrics';
+import { deliveryTransitions, viewsReconciled } from '../metrics';
 import { Delivery } from './model';
 import { markFinal } from './view';
 
@@ -153,6 +153,7 @@ async function reconcileRun(client: Client, run: WorkflowExecutionInfo, logger: 
   const before = await markFinal(deliveryId, run.runId, outcome.status, outcome.error);
   if (!before) return false;
   viewsReconciled.inc({ status: outcome.status });
+  deliveryTransitions.inc({ status: outcome.status, trigger: before.trigger });
   logger.warn(
     {
       delivery_id: deliveryId,

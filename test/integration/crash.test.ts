@@ -4,12 +4,9 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Delivery, type NewDelivery } from '../../src/deliveries/model';
-import { startDeliveryWorkflow } from '../../src/deliveries/start';
+import { Delivery } from '../../src/deliveries/model';
 import { beginAttempt } from '../../src/deliveries/view';
-import { deliveryWorkflowId } from '../../src/delivery-contract';
-import { Endpoint } from '../../src/endpoints/model';
-import { Event, newEvent } from '../../src/events/model';
+import { Event } from '../../src/events/model';
 import { newId } from '../../src/ids';
 import { Receiver, status } from '../helpers/receiver';
 import { eventually, type Stack, startStack } from '../helpers/stack';
@@ -353,70 +350,6 @@ describe('crash safety', () => {
         [3, 'lost'],
       ],
     );
-  });
-
-  it('stores the view of a delivery whose API died between starting its workflow and storing its view', async () => {
-    receiver.script('/view-left', status(200));
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url('/view-left'),
-      event_types: ['t/view-left'],
-    });
-    const endpoint = await Endpoint.findById(ep.body.id).lean();
-    assert.ok(endpoint);
-    // What the API had done when it died: the event stored and the workflow started, the view not yet.
-    const eventId = newId('evt');
-    const common = { project_id: endpoint.project_id, event_type: 't/view-left' };
-    await Event.collection.insertOne(
-      newEvent(
-        {
-          _id: eventId,
-          ...common,
-          payload_json: '{"left":true}',
-          idempotency_key: null,
-          dedupe_key: eventId,
-          headers: {},
-          endpoint_ids: null,
-        },
-        new Date(),
-      ) as never,
-    );
-    const id = newId('dlv');
-    const view: NewDelivery = {
-      _id: id,
-      ...common,
-      endpoint_id: endpoint._id,
-      event_id: eventId,
-      url: endpoint.url,
-      trigger: 'initial',
-      replay_of_delivery_id: null,
-      workflow_id: deliveryWorkflowId(id),
-    };
-    await startDeliveryWorkflow(stack, view, endpoint);
-
-    const [stored] = await allSucceededConsistently([id]);
-    assert.equal(stored.attempts, 1);
-    const full = (await api('GET', `/v1/deliveries/${id}`)).body;
-    for (const field of [
-      'endpoint_id',
-      'event_id',
-      'event_type',
-      'url',
-      'trigger',
-      'replay_of_delivery_id',
-      'workflow_id',
-    ])
-      assert.equal(full[field], view[field as keyof NewDelivery], field);
-    const requests = receiver.on('/view-left');
-    assert.equal(requests.length, 1);
-    assert.equal(requests[0].headers['webhook-id'], eventId);
-
-    // The same write never brings back a view that is there: cancelled by this run, it stays as it is.
-    const runId = (await Delivery.collection.findOne({ _id: id as never }))?.run_id as string;
-    await Delivery.collection.updateOne({ _id: id as never }, { $set: { status: 'cancelled' } });
-    assert.equal(await beginAttempt(id, runId, `${runId}:local:again`, view), 'cancelled');
-    const after = await Delivery.collection.findOne({ _id: id as never });
-    assert.equal(after?.status, 'cancelled');
-    assert.equal(after?.attempts, 1);
   });
 
   it('never writes a signing secret to the worker logs', async () => {

@@ -147,4 +147,39 @@ describe('a new delivery view stored by the API and by the first attempt, in any
     const final = await collection.findOne({ _id: view._id as never });
     assert.equal(final?.attempts, 2);
   });
+
+  it('stores the view of a delivery whose API died between starting its workflow and storing its view', async () => {
+    receiver.script('/view-left', status(200));
+    const { view, endpoint } = await newDelivery('/view-left');
+    await startDeliveryWorkflow(stack, view, endpoint);
+    const done = await finished(view._id);
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.attempts, 1);
+    for (const field of [
+      'endpoint_id',
+      'event_id',
+      'event_type',
+      'url',
+      'trigger',
+      'replay_of_delivery_id',
+      'workflow_id',
+    ] as const)
+      assert.equal(done[field], view[field], field);
+    const attempts = (await api('GET', `/v1/deliveries/${view._id}/attempts`)).body.data;
+    assert.deepEqual(
+      attempts.map((a: { attempt: number; status: string }) => [a.attempt, a.status]),
+      [[1, 'succeeded']],
+    );
+    const requests = receiver.on('/view-left');
+    assert.equal(requests.length, 1);
+    assert.equal(requests[0].headers['webhook-id'], view.event_id);
+
+    // The same write never brings back a view that is there: cancelled by this run, it stays as it is.
+    const runId = (await collection.findOne({ _id: view._id as never }))?.run_id as string;
+    await collection.updateOne({ _id: view._id as never }, { $set: { status: 'cancelled' } });
+    assert.equal(await beginAttempt(view._id, runId, `${runId}:local:again`, view), 'cancelled');
+    const after = await collection.findOne({ _id: view._id as never });
+    assert.equal(after?.status, 'cancelled');
+    assert.equal(after?.attempts, 1);
+  });
 });
