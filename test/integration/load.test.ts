@@ -1,8 +1,11 @@
 // Concurrent publishers against one hookflow process that runs the API and a worker, as `npm start` does
 // (eager workflow starts: a first attempt runs next to the API's own writes), while extra worker processes
-// are SIGKILLed and replaced and the receiver fails a quarter of the requests. Every delivery answered with
-// 202 must reach the receiver.
+// are SIGKILLed and replaced, the receiver fails a quarter of the requests, and another writer keeps the
+// store's write lock busy (as other traffic on a loaded store does: the API's writes wait for it, reads do
+// not). Every delivery answered with 202 must reach the receiver.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/embedded';
 import { Receiver, type Responder } from '../helpers/receiver';
@@ -18,6 +21,12 @@ const EVENTS = 300;
 const PUBLISHERS = 8;
 const ENDPOINTS = 3;
 const TIMEOUT_MS = 1_000;
+const BUSY_WRITER = `
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+for _ in range(10_000):
+    db.execute('BEGIN IMMEDIATE'); time.sleep(0.03); db.execute('COMMIT'); time.sleep(0.005)
+`;
 
 describe('load: concurrent publishes while workers are killed', () => {
   let stack: Stack;
@@ -48,6 +57,20 @@ describe('load: concurrent publishes while workers are killed', () => {
   });
 
   const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
+
+  /**
+   * Takes the embedded FerretDB's SQLite write lock for 30 ms out of every 35 until killed (Python's
+   * sqlite3, as another writer of the same file would).
+   */
+  function busyStore() {
+    const db = join(stack.dataDir, 'ferretdb', 'hookflow.sqlite');
+    const writer = spawn('python3', ['-c', BUSY_WRITER, db], { stdio: 'ignore' });
+    return async () => {
+      const exited = new Promise((resolve) => writer.once('exit', resolve));
+      writer.kill('SIGKILL');
+      await exited;
+    };
+  }
 
   // 20 % answered 503, 5 % answered after the endpoint's timeout, the rest 200 at once.
   const flaky: Responder = (req, res) => {
@@ -95,6 +118,7 @@ describe('load: concurrent publishes while workers are killed', () => {
       }
     })();
 
+    const stopBusyStore = busyStore();
     const accepted: string[] = [];
     let next = 0;
     await Promise.all(
@@ -113,7 +137,7 @@ describe('load: concurrent publishes while workers are killed', () => {
       }),
     );
     publishing = false;
-    await killer;
+    await Promise.all([killer, stopBusyStore()]);
     assert.equal(accepted.length, EVENTS * ENDPOINTS);
     assert.ok(killed >= 1, 'at least one worker was killed while publishing');
 
@@ -139,5 +163,8 @@ describe('load: concurrent publishes while workers are killed', () => {
     );
     const missing = accepted.filter((id) => !delivered.has(id));
     assert.deepEqual(missing, [], 'the receiver answered every delivery 2xx');
+    // No attempt gave up on its view (a ViewConflict).
+    const metrics = await (await fetch(publishUrl.replace('/v1/events', '/metrics'))).text();
+    assert.match(metrics, /^hookflow_view_conflicts_total 0$/m);
   });
 });
