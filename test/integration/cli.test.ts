@@ -113,8 +113,13 @@ describe('operating with the temporal CLI (README commands)', () => {
     );
   }
 
+  /** How the workflow closed, once it has (the view is written a workflow task before that). */
   async function closeStatus(workflowId: string): Promise<string> {
-    return (await stack.client.workflow.getHandle(workflowId).describe()).status.name;
+    const handle = stack.client.workflow.getHandle(workflowId);
+    return eventually(
+      async () => (await handle.describe()).status.name,
+      (s) => s !== 'RUNNING',
+    );
   }
 
   /** Completed passes of the view reconciler so far. */
