@@ -263,6 +263,28 @@ describe('api', () => {
         assert.equal(typeof issue.type, 'string');
       }
     }
+    // A rate limit would not be honoured yet: refused, on creation and on update.
+    const limited = await stack.request('POST', '/v1/endpoints', {
+      key: alice.key,
+      body: { url: 'http://127.0.0.1/x', rate_limit_per_s: 10 },
+    });
+    assert.equal(limited.status, 422);
+    assert.deepEqual(limited.body.detail[0].loc, ['body', 'rate_limit_per_s']);
+    assert.match(limited.body.detail[0].msg, /not enforced yet/);
+    const unlimited = await stack.request('POST', '/v1/endpoints', {
+      key: alice.key,
+      body: { url: 'http://127.0.0.1/x', rate_limit_per_s: null },
+    });
+    assert.equal(unlimited.status, 201);
+    const patched = await stack.request('PATCH', `/v1/endpoints/${unlimited.body.id}`, {
+      key: alice.key,
+      body: { rate_limit_per_s: 5 },
+    });
+    assert.equal(patched.status, 422);
+    assert.equal(
+      (await stack.request('DELETE', `/v1/endpoints/${unlimited.body.id}`, { key: alice.key })).status,
+      204,
+    );
     const missingType = await stack.request('POST', '/v1/events', { key: alice.key, body: { payload: {} } });
     assert.deepEqual(missingType.body.detail[0].loc, ['body', 'event_type']);
     const after = (await stack.request('GET', '/v1/endpoints?limit=250', { key: alice.key })).body.data
