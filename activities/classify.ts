@@ -9,7 +9,24 @@ export type Verdict =
   /** 410 Gone: fail and disable the endpoint. */
   | { kind: 'gone' };
 
+/** What one webhook request came to. */
+export interface RequestOutcome {
+  statusCode: number | null;
+  error: 'timeout' | 'network' | 'blocked' | null;
+  errorMessage: string | null;
+  response: string | null;
+  retryAfter: string | undefined;
+  durationMs: number;
+}
+
 const RETRIED_4XX = new Set([408, 425, 429]);
+
+export function verdictOf(outcome: RequestOutcome): Verdict {
+  // A blocked target is a setting to change, not a passing fault: fail at once.
+  if (outcome.error === 'blocked') return { kind: 'fail' };
+  if (outcome.statusCode === null) return { kind: 'retry', retryAfterMs: null };
+  return classifyStatus(outcome.statusCode, outcome.retryAfter);
+}
 
 export function classifyStatus(
   statusCode: number,
@@ -41,10 +58,7 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 }
 
 /** Outcome class for metrics and attempt documents. */
-export function outcomeClass(
-  statusCode: number | null,
-  error: 'timeout' | 'network' | 'blocked' | null,
-): string {
+export function outcomeClass(statusCode: number | null, error: RequestOutcome['error']): string {
   if (error) return error;
   if (statusCode === null) return 'network';
   return `${Math.floor(statusCode / 100)}xx`;

@@ -1,18 +1,8 @@
 // What the API, the delivery workflow and its activities agree on. Imported by workflow code, so it must stay
 // free of I/O and of anything non-deterministic.
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { DeliveryStatus } from './deliveries/status';
 import type { RetrySettings } from './retry-schedule';
-
-export const DELIVERY_STATUSES = [
-  'pending',
-  'in_progress',
-  'retrying',
-  'succeeded',
-  'failed',
-  'cancelled',
-] as const;
-export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
-export const FINAL_STATUSES: readonly DeliveryStatus[] = ['succeeded', 'failed', 'cancelled'];
 
 /** What the view's `last_error` says of a cancel requested through Temporal (Web UI, CLI, API). */
 export const TEMPORAL_CANCEL_ERROR = 'cancelled in Temporal (workflow cancellation request)';
@@ -43,22 +33,17 @@ export interface DeliveryWorkflowInput {
   retry: RetrySettings;
   /** The endpoint's request timeout; bounds each attempt. */
   timeoutMs: number;
-  /**
-   * How the first attempt of a run is made: `local` = a local activity inside the starting workflow task. In
-   * the input (kept by the history) instead of a `patched()` call, which records a marker and upserts the
-   * TemporalChangeVersion search attribute: two history events and a visibility write per delivery. Absent
-   * from workflows started before it was added; they decide with the `local-first-attempt` patch.
-   */
-  firstAttempt?: 'local';
+  /** How the first attempt of a run is made: a local activity inside the workflow task that starts the run. */
+  firstAttempt: 'local';
   /**
    * The rest of the delivery's view, so that its first attempt can store the view if the API has not yet: the
-   * API starts a publish's workflows while it stores their views. Absent from workflows started before.
+   * API starts a publish's workflows while it stores their views.
    */
-  view?: ViewSeed;
+  view: ViewFields;
 }
 
 /** A delivery view's fields beyond its ids (those are in the workflow and activity inputs already). */
-export interface ViewSeed {
+export interface ViewFields {
   event_type: string;
   url: string;
   trigger: DeliveryTrigger;
@@ -68,15 +53,12 @@ export interface ViewSeed {
 /** Input of one `sendWebhook` schedule (one Temporal activity with its own RetryPolicy). */
 export interface SendWebhookInput {
   deliveryId: string;
-  /**
-   * The delivery's owner, endpoint and event, so that the activity reads them while it marks the attempt
-   * begun instead of after. Absent from schedules recorded before they were added.
-   */
-  projectId?: string;
-  endpointId?: string;
-  eventId?: string;
+  /** The delivery's owner, endpoint and event: the activity reads them while it begins the attempt. */
+  projectId: string;
+  endpointId: string;
+  eventId: string;
   /** Passed on from the workflow input: the view to store if it is not there yet. */
-  view?: ViewSeed;
+  view: ViewFields;
   retry: RetrySettings;
   /** Attempts this workflow run made before this schedule started: the schedule's backoff starts there. */
   attemptsBefore: number;

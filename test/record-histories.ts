@@ -1,8 +1,7 @@
-// Records real delivery workflow histories into test/histories/<version>/ for the replay test, which proves
-// that workflow code changes stay compatible with workflows already running. Run after a deliberate,
-// versioned workflow change only (a `patched` call, or an input field that older histories lack), into a new
-// folder named after it, keeping the older ones:
-// `node --import tsx test/record-histories.ts 3-first-attempt-in-input`.
+// Records real delivery workflow histories into test/histories/<folder>/ for the replay test, which proves
+// that a workflow code change stays compatible with workflows already running. The baseline is
+// `1-baseline`; after a deliberate, patched workflow change, record into a new folder named after it and keep
+// the older ones: `node --import tsx test/record-histories.ts 2-<change>`.
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';

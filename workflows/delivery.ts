@@ -16,7 +16,6 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -24,10 +23,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { type DeliveryEvent, type FinalStatus, transition } from '../src/deliveries/status';
 import {
   type AttemptFailureDetails,
   type DeliveryLiveState,
-  type DeliveryStatus,
   type DeliveryWorkflowInput,
   FailureTypes,
   SearchAttributes,
@@ -42,16 +41,13 @@ export const stateQuery = defineQuery<DeliveryLiveState>('state');
 /** Room for connection setup and view writes around the endpoint's own request timeout. */
 const ACTIVITY_OVERHEAD_MS = 10_000;
 
-/** Patch id marking runs whose first attempt is a local activity. */
-const LOCAL_FIRST_ATTEMPT = 'local-first-attempt';
-
-const bookkeeping = proxyActivities<Activities>({
+const viewActivities = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
 export interface DeliveryOutcome {
-  status: Extract<DeliveryStatus, 'succeeded' | 'failed' | 'cancelled'>;
+  status: FinalStatus;
   attemptsThisRun: number;
 }
 
@@ -67,45 +63,53 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   };
   let cancelRequested = false;
   let retryNowRequested = false;
-  let schedule: CancellationScope | null = null;
+  /** The scope of the attempts in flight with their backoff: cancel and retryNow cut it short. */
+  let retryScope: CancellationScope | null = null;
 
   setHandler(stateQuery, () => state);
   setHandler(cancelSignal, () => {
     cancelRequested = true;
-    schedule?.cancel();
+    retryScope?.cancel();
   });
   setHandler(retryNowSignal, () => {
-    if (state.status !== 'retrying') return;
+    if (transition(state.status, 'retryNow') === null) return;
     retryNowRequested = true;
-    schedule?.cancel();
+    retryScope?.cancel();
   });
 
-  const setStatus = (status: DeliveryStatus) => {
-    state.status = status;
-    upsertSearchAttributes([{ key: SearchAttributes.status, value: status }]);
+  /** Moves the status by the status machine; the search attribute follows every status the view shows. */
+  const move = (event: DeliveryEvent, searchAttribute = true) => {
+    state.status = transition(state.status, event) ?? state.status;
+    if (searchAttribute) upsertSearchAttributes([{ key: SearchAttributes.status, value: state.status }]);
   };
 
   // Synchronous unless the view needs the final status: a promise in workflow code costs the SDK a stack
   // capture (its stack-trace query), so the happy path makes as few as it can.
   const finish = (
-    status: DeliveryOutcome['status'],
+    event: Extract<DeliveryEvent, 'succeed' | 'fail' | 'cancel'>,
     error: string | null,
     recordOnView: boolean,
   ): DeliveryOutcome | Promise<DeliveryOutcome> => {
     state.lastError = error;
     state.nextAttemptAt = null;
-    setStatus(status);
-    const outcome = { status, attemptsThisRun: state.attemptsThisRun };
-    if (!recordOnView || status === 'succeeded') return outcome;
+    move(event);
+    const outcome = { status: state.status as FinalStatus, attemptsThisRun: state.attemptsThisRun };
+    if (!recordOnView || outcome.status === 'succeeded') return outcome;
+    const status = outcome.status;
     return CancellationScope.nonCancellable(() =>
-      bookkeeping.markDeliveryFinal({ deliveryId: input.deliveryId, runId, status, error: error ?? status }),
+      viewActivities.markDeliveryFinal({
+        deliveryId: input.deliveryId,
+        runId,
+        status,
+        error: error ?? status,
+      }),
     ).then(() => outcome);
   };
 
   // A cancel through Temporal is recorded like one by signal, then ends the workflow as Temporal's
   // cancellations do (status Canceled).
   const cancelledInTemporal = async (): Promise<never> => {
-    await finish('cancelled', TEMPORAL_CANCEL_ERROR, true);
+    await finish('cancel', TEMPORAL_CANCEL_ERROR, true);
     throw new CancelledFailure(TEMPORAL_CANCEL_ERROR);
   };
 
@@ -120,7 +124,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       }
     }
     if (root.consideredCancelled) return cancelledInTemporal();
-    if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
+    if (cancelRequested) return finish('cancel', 'cancelled by request', true);
     retryNowRequested = false;
     delayMs = 0;
 
@@ -129,22 +133,17 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     const options = {
       startToCloseTimeout: input.timeoutMs + ACTIVITY_OVERHEAD_MS,
       retry: retryPolicyFor(input.retry, state.attemptsThisRun, scheduleAttempts),
-      // A schedule cancelled by retryNow while an attempt is in flight waits for that attempt, so two
-      // attempts of one delivery never overlap.
+      // Attempts cancelled by retryNow while one is in flight wait for it, so two attempts of one delivery
+      // never overlap.
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     };
-    // Workflows started before `firstAttempt` was in the input decide with the patch, so histories recorded
-    // before the local first attempt replay with a regular activity. `patched` is not called when the input
-    // says: it would record a marker and upsert a search attribute on every delivery.
-    const local =
-      state.attemptsThisRun === 0 &&
-      scheduleAttempts === 1 &&
-      (input.firstAttempt === 'local' || patched(LOCAL_FIRST_ATTEMPT));
+    const local = state.attemptsThisRun === 0 && scheduleAttempts === 1 && input.firstAttempt === 'local';
     const { sendWebhook } = local
       ? proxyLocalActivities<Activities>(options)
       : proxyActivities<Activities>(options);
     const attemptsBefore = state.attemptsThisRun;
-    if (state.status === 'pending') state.status = 'in_progress';
+    // Later attempts stay `retrying` here: their backoff runs inside the activity's retry policy.
+    if (state.status === 'pending') move('begin', false);
     const send = () =>
       sendWebhook({
         deliveryId: input.deliveryId,
@@ -162,15 +161,20 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       // (one that does, after a task heartbeat, is acted on once it has): it needs no scope of its own.
       if (local) await send();
       else {
-        schedule = new CancellationScope();
-        await schedule.run(send);
+        retryScope = new CancellationScope();
+        await retryScope.run(send);
       }
       state.attemptsThisRun += 1;
-      return finish('succeeded', null, false);
+      // Attempts made by the activity's own retries began out of the workflow's sight.
+      if (state.status === 'retrying') move('begin', false);
+      return finish('succeed', null, false);
     } catch (err) {
-      if (root.consideredCancelled) return cancelledInTemporal();
-      if (cancelRequested) return finish('cancelled', 'cancelled by request', true);
       const cause = err instanceof ActivityFailure ? err.cause : err;
+      // The activity ended the delivery and its view says so: a cancel that came meanwhile came too late.
+      if (cause instanceof ApplicationFailure && cause.type === FailureTypes.deliveryFailed)
+        return finish('fail', cause.message, false);
+      if (root.consideredCancelled) return cancelledInTemporal();
+      if (cancelRequested) return finish('cancel', 'cancelled by request', true);
       if (retryNowRequested && isCancellation(err)) {
         // The schedule was in its backoff: its last heartbeat tells how many attempts it made.
         const details =
@@ -186,11 +190,10 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         if (cause.type === FailureTypes.attemptFailed && first) {
           state.attemptsThisRun = 1;
           delayMs = details?.retryAfterMs ?? backoffMs(input.retry, 1);
-          setStatus('retrying');
+          move('retry');
           continue;
         }
-        if (cause.type === FailureTypes.deliveryFailed) return finish('failed', cause.message, false);
-        if (cause.type === FailureTypes.deliveryCancelled) return finish('cancelled', cause.message, false);
+        if (cause.type === FailureTypes.deliveryCancelled) return finish('cancel', cause.message, false);
       }
       const message = cause instanceof Error ? cause.message : String(cause);
       if (first) {
@@ -199,13 +202,13 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         state.attemptsThisRun = 1;
         state.lastError = message;
         delayMs = backoffMs(input.retry, 1);
-        setStatus('retrying');
+        move('retry');
         continue;
       }
       // Retries ran out on something the activity could not record (timeouts, a lost worker).
-      return finish('failed', message, true);
+      return finish('fail', message, true);
     } finally {
-      schedule = null;
+      retryScope = null;
     }
   }
 }

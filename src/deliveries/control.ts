@@ -1,21 +1,17 @@
 // Signals to a running delivery workflow: cancel (stop now, even mid-backoff) and retryNow (skip the backoff).
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { FINAL_STATUSES } from '../delivery-contract';
 import { conflict } from '../http/errors';
 import type { DeliveryDoc } from './model';
 import type { TemporalTarget } from './start';
+import { refusal } from './status';
 
 export async function signalDelivery(
   temporal: TemporalTarget,
   delivery: DeliveryDoc,
   signal: 'cancel' | 'retryNow',
 ): Promise<void> {
-  if (signal === 'cancel' && FINAL_STATUSES.includes(delivery.status)) {
-    throw conflict(`delivery is already ${delivery.status}`);
-  }
-  if (signal === 'retryNow' && delivery.status !== 'retrying') {
-    throw conflict(`only a retrying delivery can be retried now; this one is ${delivery.status}`);
-  }
+  const refused = refusal(delivery.status, signal);
+  if (refused) throw conflict(refused);
   try {
     await temporal.client.workflow.getHandle(delivery.workflow_id).signal(signal);
   } catch (err) {

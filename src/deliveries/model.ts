@@ -1,11 +1,7 @@
 import { model, Schema } from 'mongoose';
 import { z } from 'zod';
-import {
-  DELIVERY_STATUSES,
-  DELIVERY_TRIGGERS,
-  type DeliveryStatus,
-  type DeliveryTrigger,
-} from '../delivery-contract';
+import { DELIVERY_TRIGGERS, type DeliveryTrigger } from '../delivery-contract';
+import { DELIVERY_STATUSES, type DeliveryStatus } from './status';
 
 /** The denormalized view of one delivery that the API reads; the workflow is the source of truth. */
 export interface DeliveryDoc {

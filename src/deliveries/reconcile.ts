@@ -10,10 +10,11 @@ import {
   type WorkflowExecutionInfo,
 } from '@temporalio/client';
 import { model, Schema } from 'mongoose';
-import { FINAL_STATUSES, TEMPORAL_CANCEL_ERROR } from '../delivery-contract';
+import { TEMPORAL_CANCEL_ERROR } from '../delivery-contract';
 import type { Logger } from '../logger';
 import { deliveryTransitions, viewsReconciled } from '../metrics';
 import { Delivery } from './model';
+import { isFinal } from './status';
 import { markFinal } from './view';
 
 /** Closed runs are looked for this far before the previous pass began: visibility is written a moment late. */
@@ -138,7 +139,7 @@ export async function reconcileClosedDeliveries(
 async function reconcileRun(client: Client, run: WorkflowExecutionInfo, logger: Logger): Promise<boolean> {
   const deliveryId = run.workflowId.replace(/^delivery-/, '');
   const view = await Delivery.collection.findOne({ _id: deliveryId as never }, { projection: { status: 1 } });
-  if (!view || FINAL_STATUSES.includes(view.status)) return false;
+  if (!view || isFinal(view.status)) return false;
   // A reset closes the run it replaces: the new run, running or closed, is the one to follow.
   const latest = await client.workflow.getHandle(run.workflowId).describe();
   if (latest.runId !== run.runId) return false;

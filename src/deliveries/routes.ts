@@ -1,7 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { findOwned } from '../db';
-import { DELIVERY_STATUSES } from '../delivery-contract';
 import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
 import { auth } from '../http/auth';
@@ -20,6 +19,7 @@ import {
 } from './model';
 import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from './replay';
 import type { TemporalTarget } from './start';
+import { DELIVERY_STATUSES } from './status';
 
 const DeliveryPath = z.object({ id: resourceId('dlv') });
 const ResendPath = z.object({ endpoint_id: resourceId('ep'), event_id: resourceId('evt') });

@@ -17,8 +17,13 @@ import {
   type NewDelivery,
   newDeliveryView,
 } from './model';
+import { statusesRefusing } from './status';
 
-/** A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. */
+/**
+ * A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. Only this
+ * and the attempt key guard an attempt's writes: a local first attempt runs again when its workflow task is
+ * retried, even over an outcome the lost execution recorded.
+ */
 function cancelledBy(view: DeliveryDoc, runId: string): boolean {
   return view.status === 'cancelled' && view.run_id === runId;
 }
@@ -49,19 +54,19 @@ const BEGIN_TRIES = 4;
  * Marks the delivery in_progress and counts the attempt, once per `attemptKey`. Returns the attempt number
  * and the view as it was, or `cancelled` when this run cancelled the delivery.
  *
- * Given the new view (`seed`), stores it when it is not there yet, in the same write: the API stores a
- * publish's views while it starts their workflows, so a first attempt can come first, and an API that died
- * between the two leaves the view to the attempt.
+ * Stores `newView` when the view is not there yet, in the same write: the API stores a publish's views
+ * while it starts their workflows, so a first attempt can come first, and an API that died between the two
+ * leaves the view to the attempt.
  */
 export async function beginAttempt(
   deliveryId: string,
   runId: string,
   attemptKey: string,
-  seed?: NewDelivery,
+  newView: NewDelivery,
 ): Promise<BeginResult> {
   for (let tries = 1; ; tries++) {
     const now = new Date();
-    const begun = {
+    const inProgress = {
       status: 'in_progress',
       last_attempt_key: attemptKey,
       last_attempt_at: now,
@@ -74,21 +79,21 @@ export async function beginAttempt(
       const result = await Delivery.collection.findOneAndUpdate(
         guarded(deliveryId, runId, { $ne: attemptKey }) as never,
         {
-          $set: begun,
+          $set: inProgress,
           $inc: { attempts: 1 },
-          ...(seed ? { $setOnInsert: fieldsOnInsert(newDeliveryView(seed, now), begun) } : {}),
+          $setOnInsert: fieldsOnInsert(newDeliveryView(newView, now), inProgress),
         },
-        { returnDocument: 'before', upsert: seed !== undefined, includeResultMetadata: true },
+        { returnDocument: 'before', upsert: true, includeResultMetadata: true },
       );
-      if (seed && result.lastErrorObject?.upserted !== undefined) {
-        return { attempt: 1, view: newDeliveryView(seed, now) };
+      if (result.lastErrorObject?.upserted !== undefined) {
+        return { attempt: 1, view: newDeliveryView(newView, now) };
       }
       before = result.value as DeliveryDoc | null;
     } catch (err) {
       // The upsert found nothing to update, then could not insert: a view is there. Either the filter refused
       // it, or it was stored between the upsert's lookup and its insert (the API's insert of the same
       // publish; neither MongoDB nor FerretDB retries such an upsert). The read below tells which.
-      if (!seed || !isDuplicateKeyError(err)) throw err;
+      if (!isDuplicateKeyError(err)) throw err;
     }
     if (before) {
       // The previous attempt began but never finished: its worker died mid-request. Record it as lost, so
@@ -195,9 +200,8 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
 
 /**
  * Final states the workflow decides on its own: cancelled, or failed when attempts never reported back.
- * Returns the view as it was when it changed it, null when there was nothing to change: a succeeded
- * delivery stays succeeded, a failure never overwrites a failure, and nothing overwrites a cancel by this run
- * (so a repeated call changes and counts nothing).
+ * Returns the view as it was when it changed it, null when there was nothing to change: a final view stays
+ * as it is (so a repeated call changes and counts nothing), except a view another run cancelled.
  */
 export async function markFinal(
   deliveryId: string,
@@ -205,9 +209,10 @@ export async function markFinal(
   status: 'cancelled' | 'failed',
   error: string,
 ): Promise<DeliveryDoc | null> {
+  const refusing = statusesRefusing(status === 'failed' ? 'fail' : 'cancel');
   const filter: QueryFilter<DeliveryDoc> = {
     _id: deliveryId,
-    status: { $nin: status === 'failed' ? ['succeeded', 'failed'] : ['succeeded'] },
+    status: { $nin: refusing.filter((s) => s !== 'cancelled') },
     $nor: [{ status: 'cancelled', run_id: runId }],
   };
   return (await Delivery.collection.findOneAndUpdate(

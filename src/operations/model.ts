@@ -1,7 +1,6 @@
 import { model, Schema } from 'mongoose';
 import { z } from 'zod';
-import type { DeliveryStatus } from '../delivery-contract';
-import { DELIVERY_STATUSES } from '../delivery-contract';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../deliveries/status';
 
 export const OPERATION_STATUSES = ['running', 'completed', 'cancelled', 'failed'] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];

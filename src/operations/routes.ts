@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { findOwned } from '../db';
 import { assertReplayable } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
-import { DELIVERY_STATUSES } from '../delivery-contract';
+import { DELIVERY_STATUSES } from '../deliveries/status';
 import { Endpoint } from '../endpoints/model';
 import { auth } from '../http/auth';
 import { conflict, notFound } from '../http/errors';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Delivery } from '../../src/deliveries/model';
+import { Delivery, type DeliveryDoc } from '../../src/deliveries/model';
 import { beginAttempt } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { newId } from '../../src/ids';
@@ -335,9 +335,10 @@ describe('crash safety', () => {
       { _id: id as never },
       { $set: { status: 'in_progress', attempts: 3 } },
     );
-    const begun = await beginAttempt(id, 'a-later-run', 'a-later-run:local:1');
-    assert.ok(begun !== 'cancelled');
-    assert.equal(begun.attempt, 4);
+    const view = (await Delivery.findById(id).lean()) as DeliveryDoc;
+    const began = await beginAttempt(id, 'a-later-run', 'a-later-run:local:1', view);
+    assert.ok(began !== 'cancelled');
+    assert.equal(began.attempt, 4);
     const attempts = (await api('GET', `/v1/deliveries/${id}/attempts`)).body.data as {
       attempt: number;
       outcome: string;
