@@ -7,7 +7,7 @@ import { forEachLimited, type TemporalTarget } from '../src/deliveries/start';
 import { Endpoint, type EndpointDoc } from '../src/endpoints/model';
 import { Event, type EventDoc } from '../src/events/model';
 import { createdBetween } from '../src/http/pagination';
-import { derivedId } from '../src/ids';
+import { derivedIds } from '../src/ids';
 import type { BulkProgress } from '../src/operations/contract';
 import {
   Operation,
@@ -108,7 +108,7 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
           endpoint,
           trigger: op.kind === 'recover' ? 'recover' : 'replay',
           replayOf: original._id,
-          id: derivedId('dlv', op._id, op._id, original._id),
+          id: derivedIds.bulkReplayDelivery(op._id, original._id),
         });
         next.replayed++;
         Context.current().heartbeat();

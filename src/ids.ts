@@ -31,10 +31,21 @@ export function newId(prefix: IdPrefix, now = Date.now()): string {
  * a repeated write must land on the same document, found by `_id`: the one key FerretDB serves from an index
  * (it scans the collection for a filter without it).
  */
-export function derivedId(prefix: IdPrefix, timeOf: string, ...parts: (string | number)[]): string {
+function derivedId(prefix: IdPrefix, timeOf: string, ...parts: (string | number)[]): string {
   const time = timeOf.slice(timeOf.indexOf('_') + 1, timeOf.indexOf('_') + 11);
   const digest = createHash('sha256').update(parts.join('\0')).digest();
   return `${prefix}_${time}${encodeBytes(digest)}`;
 }
+
+/** The ids hookflow derives, so that a repeated publish, bulk page or attempt record writes the same document. */
+export const derivedIds = {
+  /** The delivery of a published event to one of its recipients. */
+  initialDelivery: (eventId: string, endpointId: string) => derivedId('dlv', eventId, eventId, endpointId),
+  /** The delivery a bulk replay makes of one original delivery. */
+  bulkReplayDelivery: (operationId: string, originalId: string) =>
+    derivedId('dlv', operationId, operationId, originalId),
+  /** Attempt number `attempt` of a delivery. */
+  attempt: (deliveryId: string, attempt: number) => derivedId('att', deliveryId, deliveryId, attempt),
+};
 
 export const ID_PATTERN = /^[a-z]{2,3}_[0-9a-z]{20}$/;

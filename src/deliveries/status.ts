@@ -54,7 +54,7 @@ export function isFinal(status: DeliveryStatus): status is FinalStatus {
   return DELIVERY_EVENTS.every((event) => transition(status, event) === null);
 }
 
-export const FINAL_STATUSES = DELIVERY_STATUSES.filter(isFinal);
+export const FINAL_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter(isFinal);
 
 /** The statuses from which `event` is not allowed. */
 export function statusesRefusing(event: DeliveryEvent): DeliveryStatus[] {

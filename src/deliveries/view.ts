@@ -8,7 +8,7 @@
 // client CPU of each call), so they set `updated_at` themselves.
 import type { QueryFilter } from 'mongoose';
 import { isDuplicateKeyError } from '../db';
-import { derivedId } from '../ids';
+import { derivedIds } from '../ids';
 import {
   type AttemptDoc,
   Delivery,
@@ -131,7 +131,8 @@ function fieldsOnInsert(view: DeliveryDoc, set: object): Partial<DeliveryDoc> {
  */
 async function recordLostAttempts(delivery: DeliveryDoc, startedAt: Date): Promise<void> {
   for (let attempt = delivery.attempts; attempt > 0; attempt--) {
-    if (await DeliveryAttempt.collection.findOne({ _id: attemptId(delivery._id, attempt) as never })) return;
+    if (await DeliveryAttempt.collection.findOne({ _id: derivedIds.attempt(delivery._id, attempt) as never }))
+      return;
     await insertAttempt(delivery._id, {
       project_id: delivery.project_id,
       endpoint_id: delivery.endpoint_id,
@@ -149,15 +150,11 @@ async function recordLostAttempts(delivery: DeliveryDoc, startedAt: Date): Promi
   }
 }
 
-function attemptId(deliveryId: string, attempt: number): string {
-  return derivedId('att', deliveryId, deliveryId, attempt);
-}
-
 /** Stores an attempt document once; when it is already there (a repeated call), the first one stands. */
 async function insertAttempt(deliveryId: string, attempt: AttemptRecord['attempt']): Promise<void> {
   try {
     await DeliveryAttempt.collection.insertOne({
-      _id: attemptId(deliveryId, attempt.attempt),
+      _id: derivedIds.attempt(deliveryId, attempt.attempt),
       delivery_id: deliveryId,
       ...attempt,
       created_at: new Date(),

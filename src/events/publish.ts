@@ -8,7 +8,7 @@ import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
 import { fieldError } from '../http/errors';
-import { derivedId, newId } from '../ids';
+import { derivedIds, newId } from '../ids';
 import { Event, type EventDoc, newEvent } from './model';
 import type { PublishEventBody } from './schemas';
 
@@ -69,10 +69,6 @@ async function assertEndpointsExist(projectId: string, ids: string[]): Promise<v
   }
 }
 
-function initialDeliveryId(eventId: string, endpointId: string): string {
-  return derivedId('dlv', eventId, eventId, endpointId);
-}
-
 /**
  * Reads deliveries one _id at a time: FerretDB serves `_id` equality from its index but scans the whole
  * collection for anything else, `$in` included.
@@ -108,7 +104,7 @@ async function dispatch(
   const deliveries = await startDeliveries(
     temporal,
     (recipients ?? (await subscribedEndpoints(event))).map((endpoint) => {
-      const id = initialDeliveryId(event._id, endpoint._id);
+      const id = derivedIds.initialDelivery(event._id, endpoint._id);
       return {
         view: {
           _id: id,

@@ -1,13 +1,11 @@
 import type { Model, QueryFilter } from 'mongoose';
 import { z } from 'zod';
+import { ID_PATTERN } from '../ids';
 
 /** `limit` and `cursor` of every list: ids sort by creation time, lists go newest first. */
 export const pageQuery = {
   limit: z.coerce.number().int().min(1).max(250).default(50),
-  cursor: z
-    .string()
-    .regex(/^[a-z]{2,3}_[0-9a-z]{20}$/, 'malformed cursor')
-    .optional(),
+  cursor: z.string().regex(ID_PATTERN, 'malformed cursor').optional(),
 };
 
 /** The answer of a list route: one page of `item`, newest first. */

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
+import { ID_PATTERN } from '../../src/ids';
 import { ROUTES } from '../helpers/routes';
 import { type Stack, startStack } from '../helpers/stack';
 
@@ -31,7 +32,7 @@ const junk = fc.oneof(
   fc.constant('dlv_'),
   fc.constant('ep_0000000000000000000'),
   fc.constant('{"$gt": ""}'),
-  fc.stringMatching(/^[a-z]{2,3}_[0-9a-z]{20}$/),
+  fc.stringMatching(ID_PATTERN),
 );
 const jsonValue = fc.jsonValue({ maxDepth: 4 });
 

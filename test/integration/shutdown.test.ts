@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/embedded';
+import { ID_PATTERN } from '../../src/ids';
 import { Receiver } from '../helpers/receiver';
 import { type Stack, startStack } from '../helpers/stack';
 import { spawnHookflow, spawnWorker, type WorkerProcess } from '../helpers/worker-process';
@@ -132,7 +133,7 @@ describe('graceful shutdown', () => {
     // Logs: JSON with ids, never the secret, the keys or the payload.
     for (const line of attemptLines) {
       for (const field of ['project_id', 'endpoint_id', 'event_id', 'delivery_id']) {
-        assert.match(String(line[field]), /^[a-z]{2,3}_[0-9a-z]{20}$/, `attempt log without ${field}`);
+        assert.match(String(line[field]), ID_PATTERN, `attempt log without ${field}`);
       }
     }
     const publishLog = logs.find((l) => l.msg === 'request' && l.route === '/v1/events' && l.status === 202);
