@@ -5,17 +5,69 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { type Config, loadConfig } from './config';
 import { connectMongo } from './db';
 import { type ChildServer, startFerretDB, startTemporalDevServer } from './embedded';
 import { createApp, createWorkerServiceApp } from './http/app';
 import type { Lifecycle } from './http/service-routes';
-import { createLogger } from './logger';
+import { createLogger, type Logger } from './logger';
 import { connectTemporalClient } from './temporal';
 import { createDeliveryWorker } from './worker';
 
 type Role = 'all' | 'api' | 'worker';
+
+/** What every role runs on. */
+interface Context {
+  config: Config;
+  logger: Logger;
+  client: Client;
+  lifecycle: Lifecycle;
+}
+
+interface Connections {
+  mongoUri: string;
+  temporalAddress: string;
+  temporalUi: string | null;
+  /** Embedded servers this process started, stopped last. */
+  children: ChildServer[];
+}
+
+/** MONGODB_URI and TEMPORAL_ADDRESS, or the embedded servers: started by `all`, found by the other roles. */
+async function connections(
+  role: Role,
+  config: Config,
+  dataDir: string,
+  logger: Logger,
+): Promise<Connections> {
+  const children: ChildServer[] = [];
+  let temporalUi = config.TEMPORAL_UI_URL ?? null;
+  if (!config.MONGODB_URI && role === 'all') {
+    logger.info({ port: config.HOOKFLOW_FERRETDB_PORT }, 'starting embedded FerretDB');
+    children.push(
+      await startFerretDB({ home: config.HOOKFLOW_HOME, dataDir, port: config.HOOKFLOW_FERRETDB_PORT }),
+    );
+  }
+  if (!config.TEMPORAL_ADDRESS && role === 'all') {
+    logger.info({ port: config.HOOKFLOW_TEMPORAL_PORT }, 'starting embedded Temporal dev server');
+    children.push(
+      await startTemporalDevServer({
+        home: config.HOOKFLOW_HOME,
+        dataDir,
+        port: config.HOOKFLOW_TEMPORAL_PORT,
+        uiPort: config.HOOKFLOW_TEMPORAL_UI_PORT,
+      }),
+    );
+    temporalUi ??= `http://127.0.0.1:${config.HOOKFLOW_TEMPORAL_UI_PORT}`;
+  }
+  return {
+    mongoUri: config.MONGODB_URI ?? `mongodb://127.0.0.1:${config.HOOKFLOW_FERRETDB_PORT}/hookflow`,
+    temporalAddress: config.TEMPORAL_ADDRESS ?? `127.0.0.1:${config.HOOKFLOW_TEMPORAL_PORT}`,
+    temporalUi,
+    children,
+  };
+}
 
 /** The admin key from HOOKFLOW_ADMIN_KEY, or one generated once and kept in the data folder. */
 function adminKey(config: Config, dataDir: string): string {
@@ -27,6 +79,59 @@ function adminKey(config: Config, dataDir: string): string {
   return key;
 }
 
+/** The delivery worker: runs workflows and activities until shut down. */
+async function startWorker({ config, logger, client }: Context) {
+  const worker = await createDeliveryWorker({
+    client,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.HOOKFLOW_TASK_QUEUE,
+    allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
+    logger,
+    shutdownGraceMs: config.HOOKFLOW_SHUTDOWN_GRACE_MS,
+    reconcileIntervalMs: config.HOOKFLOW_RECONCILE_INTERVAL_S * 1000,
+  });
+  return { ...worker, running: worker.worker.run() };
+}
+
+/** The REST API, with health checks, metrics and the reference. */
+function startApi({ config, logger, client, lifecycle }: Context, key: string): Promise<Server> {
+  const app = createApp({
+    client,
+    taskQueue: config.HOOKFLOW_TASK_QUEUE,
+    adminKey: key,
+    maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
+    bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
+    apiKeyCacheMs: config.HOOKFLOW_API_KEY_CACHE_MS,
+    allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
+    logger,
+    lifecycle,
+  });
+  return listen(app.callback(), config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);
+}
+
+/** A worker alone still answers health checks and scrapes, on a port of its own. */
+function startWorkerHealth({ config, logger, client, lifecycle }: Context): Promise<Server> {
+  const app = createWorkerServiceApp({ client, logger, lifecycle });
+  return listen(app.callback(), config.HOOKFLOW_WORKER_PORT, config.HOOKFLOW_HOST);
+}
+
+function banner(role: Role, config: Config, connected: Connections, key: string): string {
+  const lines = ['', 'hookflow is running'];
+  const host = config.HOOKFLOW_HOST;
+  if (role !== 'worker') {
+    const api = `http://${host}:${config.HOOKFLOW_PORT}`;
+    lines.push(`  API          ${api}   (reference: ${api}/docs)`);
+  } else {
+    lines.push(`  Health       http://${host}:${config.HOOKFLOW_WORKER_PORT}/readyz and /metrics`);
+  }
+  if (connected.temporalUi) lines.push(`  Temporal UI  ${connected.temporalUi}`);
+  lines.push(`  Temporal     ${connected.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
+  lines.push(`  MongoDB      ${connected.mongoUri}`);
+  if (role !== 'worker') lines.push(`  Admin key    ${key}`);
+  lines.push('  Stop with Ctrl-C', '');
+  return `${lines.join('\n')}\n`;
+}
+
 async function main() {
   const role = (process.argv[2] ?? 'all') as Role;
   if (!['all', 'api', 'worker'].includes(role))
@@ -36,89 +141,15 @@ async function main() {
   const dataDir = join(config.HOOKFLOW_HOME, 'data');
   mkdirSync(dataDir, { recursive: true });
 
-  const children: ChildServer[] = [];
-  let mongoUri = config.MONGODB_URI;
-  let temporalAddress = config.TEMPORAL_ADDRESS;
-  let temporalUi = config.TEMPORAL_UI_URL ?? null;
-  if (!mongoUri) {
-    if (role === 'all') {
-      logger.info({ port: config.HOOKFLOW_FERRETDB_PORT }, 'starting embedded FerretDB');
-      children.push(
-        await startFerretDB({ home: config.HOOKFLOW_HOME, dataDir, port: config.HOOKFLOW_FERRETDB_PORT }),
-      );
-    }
-    mongoUri = `mongodb://127.0.0.1:${config.HOOKFLOW_FERRETDB_PORT}/hookflow`;
-  }
-  if (!temporalAddress) {
-    if (role === 'all') {
-      logger.info({ port: config.HOOKFLOW_TEMPORAL_PORT }, 'starting embedded Temporal dev server');
-      children.push(
-        await startTemporalDevServer({
-          home: config.HOOKFLOW_HOME,
-          dataDir,
-          port: config.HOOKFLOW_TEMPORAL_PORT,
-          uiPort: config.HOOKFLOW_TEMPORAL_UI_PORT,
-        }),
-      );
-      temporalUi ??= `http://127.0.0.1:${config.HOOKFLOW_TEMPORAL_UI_PORT}`;
-    }
-    temporalAddress = `127.0.0.1:${config.HOOKFLOW_TEMPORAL_PORT}`;
-  }
+  const connected = await connections(role, config, dataDir, logger);
+  await connectMongo(connected.mongoUri);
+  const client = await connectTemporalClient(connected.temporalAddress, config.TEMPORAL_NAMESPACE, logger);
+  const context: Context = { config, logger, client, lifecycle: { draining: false } };
 
-  await connectMongo(mongoUri);
-  const client = await connectTemporalClient(temporalAddress, config.TEMPORAL_NAMESPACE, logger);
-
-  const lifecycle: Lifecycle = { draining: false };
-  let server: Server | null = null;
-  let worker: Awaited<ReturnType<typeof createDeliveryWorker>> | null = null;
-  let workerRun: Promise<void> | null = null;
-  if (role !== 'api') {
-    worker = await createDeliveryWorker({
-      client,
-      namespace: config.TEMPORAL_NAMESPACE,
-      taskQueue: config.HOOKFLOW_TASK_QUEUE,
-      allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
-      logger,
-      shutdownGraceMs: config.HOOKFLOW_SHUTDOWN_GRACE_MS,
-      reconcileIntervalMs: config.HOOKFLOW_RECONCILE_INTERVAL_S * 1000,
-    });
-    workerRun = worker.worker.run();
-  }
+  const worker = role !== 'api' ? await startWorker(context) : null;
   const key = adminKey(config, dataDir);
-  if (role !== 'worker') {
-    const app = createApp({
-      client,
-      taskQueue: config.HOOKFLOW_TASK_QUEUE,
-      adminKey: key,
-      maxBodyBytes: config.HOOKFLOW_MAX_BODY_BYTES,
-      bulkPageSize: config.HOOKFLOW_BULK_PAGE_SIZE,
-      apiKeyCacheMs: config.HOOKFLOW_API_KEY_CACHE_MS,
-      allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
-      logger,
-      lifecycle,
-    });
-    server = await listen(app.callback(), config.HOOKFLOW_PORT, config.HOOKFLOW_HOST);
-  } else {
-    // A worker alone still answers health checks and scrapes, on a port of its own.
-    const app = createWorkerServiceApp({ client, logger, lifecycle });
-    server = await listen(app.callback(), config.HOOKFLOW_WORKER_PORT, config.HOOKFLOW_HOST);
-  }
-
-  const lines = ['', 'hookflow is running'];
-  if (role !== 'worker') {
-    const api = `http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_PORT}`;
-    lines.push(`  API          ${api}   (reference: ${api}/docs)`);
-  } else {
-    lines.push(
-      `  Health       http://${config.HOOKFLOW_HOST}:${config.HOOKFLOW_WORKER_PORT}/readyz and /metrics`,
-    );
-  }
-  if (temporalUi) lines.push(`  Temporal UI  ${temporalUi}`);
-  lines.push(`  Temporal     ${temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`);
-  lines.push(`  MongoDB      ${mongoUri}`);
-  if (role !== 'worker') lines.push(`  Admin key    ${key}`);
-  lines.push('  Stop with Ctrl-C', '');
-  process.stdout.write(`${lines.join('\n')}\n`);
+  const server = role !== 'worker' ? await startApi(context, key) : await startWorkerHealth(context);
+  process.stdout.write(banner(role, config, connected, key));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -128,28 +159,27 @@ async function main() {
     // Readiness fails first; then the API stops accepting connections and answers the requests it has;
     // then the worker stops polling and finishes the activities it runs (or hands them back after
     // HOOKFLOW_SHUTDOWN_GRACE_MS); a worker-only process keeps answering /readyz meanwhile.
-    lifecycle.draining = true;
+    context.lifecycle.draining = true;
     const closeServer = () =>
       new Promise<void>((resolve) => {
-        if (!server) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
       });
     if (role !== 'worker') await closeServer();
     if (worker) {
       if (worker.worker.getState() === 'RUNNING') worker.worker.shutdown();
-      await workerRun?.catch(() => {});
+      await worker.running.catch(() => {});
       await worker.close();
     }
     if (role === 'worker') await closeServer();
     await client.connection.close();
     await mongoose.disconnect();
-    for (const child of children.reverse()) await child.stop();
+    for (const child of connected.children.reverse()) await child.stop();
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
-  workerRun?.catch((err) => {
+  worker?.running.catch((err) => {
     logger.fatal({ err }, 'worker stopped');
     void stop('worker-failure');
   });

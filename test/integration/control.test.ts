@@ -1,9 +1,9 @@
 // Delivery control: cancel and retryNow signals mid-backoff, the replay family, bulk operations.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Webhook } from 'standardwebhooks';
-import { delayed, Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { describe, it } from 'node:test';
+import { useStack } from '../helpers/harness';
+import { delayed, status } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 
 const HOUR = 3_600_000;
 /** First backoff an hour: the workflow's own timer. */
@@ -45,48 +45,26 @@ const SEED_FIELDS = [
 ];
 
 describe('delivery control', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
-
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
-    ({ key } = await stack.newProject('control'));
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
-  const delivery = (id: string) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body);
+  const h = useStack({ project: 'control' });
+  const { api, delivery } = h;
 
   /** An endpoint at `path` subscribed to `t<path>`, and one event published to it; returns the delivery. */
   async function deliver(path: string, retry?: object, endpointExtra: object = {}) {
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
-      ...(retry ? { retry } : {}),
-      ...endpointExtra,
-    });
-    assert.equal(ep.status, 201, JSON.stringify(ep.body));
-    const event = await api('POST', '/v1/events', { event_type: `t${path}`, payload: { path } });
-    assert.equal(event.status, 202);
-    return { endpoint: ep.body, event: event.body, delivery: event.body.deliveries[0] };
+    const endpoint = await h.createEndpoint(path, { ...(retry ? { retry } : {}), ...endpointExtra });
+    const event = await h.publish({ event_type: `t${path}`, payload: { path } });
+    return { endpoint, event, delivery: event.deliveries[0] };
   }
 
   it('cancels during the first attempt: its answer is recorded and no attempt follows', async () => {
     // The first attempt runs as a local activity inside a workflow task: the cancel signal reaches the
     // workflow once that attempt has answered.
     const path = '/cancel-in-flight';
-    receiver.script(path, delayed(1_500, status(500)));
+    h.receiver.script(path, delayed(1_500, status(500)));
     const { delivery: d } = await deliver(path, { ...HOUR_SECOND, initial_interval_ms: 100 });
-    await receiver.waitFor(path, 1);
+    await h.receiver.waitFor(path, 1);
     assert.equal((await delivery(d.id)).status, 'in_progress');
     assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 202);
-    const view = await eventually(
-      () => delivery(d.id),
-      (v) => v.status === 'cancelled',
-    );
+    const view = await h.waitForStatus(d.id, 'cancelled');
     assert.equal(view.attempts, 1);
     const attempts = (await api('GET', `/v1/deliveries/${d.id}/attempts`)).body.data;
     assert.deepEqual(
@@ -94,7 +72,7 @@ describe('delivery control', () => {
       [500],
     );
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(receiver.on(path).length, 1, 'no request after the cancel');
+    assert.equal(h.receiver.on(path).length, 1, 'no request after the cancel');
   });
 
   for (const [label, retry, failedAttempts] of [
@@ -103,7 +81,7 @@ describe('delivery control', () => {
   ] as const) {
     it(`cancels at once during a 1-hour backoff in ${label}`, async () => {
       const path = `/cancel-${failedAttempts}`;
-      receiver.script(path, ...failing(failedAttempts));
+      h.receiver.script(path, ...failing(failedAttempts));
       const { delivery: d } = await deliver(path, retry);
       await eventually(
         () => delivery(d.id),
@@ -112,15 +90,11 @@ describe('delivery control', () => {
       const res = await api('POST', `/v1/deliveries/${d.id}/cancel`);
       assert.equal(res.status, 202);
       const started = Date.now();
-      const view = await eventually(
-        () => delivery(d.id),
-        (v) => v.status === 'cancelled',
-        5_000,
-      );
+      const view = await h.waitForStatus(d.id, 'cancelled', 5_000);
       assert.ok(Date.now() - started < 5_000);
       assert.equal(view.next_attempt_at, null);
       const wf = await eventually(
-        () => stack.client.workflow.getHandle(d.workflow_id).describe(),
+        () => h.stack.client.workflow.getHandle(d.workflow_id).describe(),
         (w) => w.status.name === 'COMPLETED',
       );
       assert.equal(
@@ -128,14 +102,14 @@ describe('delivery control', () => {
         'cancelled',
       );
       await new Promise((r) => setTimeout(r, 1000));
-      assert.equal(receiver.on(path).length, failedAttempts, 'no request after the cancel');
+      assert.equal(h.receiver.on(path).length, failedAttempts, 'no request after the cancel');
       const again = await api('POST', `/v1/deliveries/${d.id}/cancel`);
       assert.equal(again.status, 409);
     });
 
     it(`retries now during a 1-hour backoff in ${label}`, async () => {
       const path = `/retry-now-${failedAttempts}`;
-      receiver.script(path, ...failing(failedAttempts), status(200));
+      h.receiver.script(path, ...failing(failedAttempts), status(200));
       const { delivery: d } = await deliver(path, retry);
       const retrying = await eventually(
         () => delivery(d.id),
@@ -145,17 +119,14 @@ describe('delivery control', () => {
         new Date(retrying.next_attempt_at).getTime() - Date.now() > 30 * 60_000,
         'next attempt is an hour away',
       );
-      const state = await stack.client.workflow.getHandle(d.workflow_id).query('state');
+      const state = await h.stack.client.workflow.getHandle(d.workflow_id).query('state');
       assert.equal((state as { status: string }).status, 'retrying');
       const signalled = Date.now();
       assert.equal((await api('POST', `/v1/deliveries/${d.id}/retry`)).status, 202);
-      const requests = await receiver.waitFor(path, failedAttempts + 1, 5_000);
+      const requests = await h.receiver.waitFor(path, failedAttempts + 1, 5_000);
       const waited = requests[failedAttempts].at - signalled;
       assert.ok(waited < 1_500, `next attempt came ${waited} ms after retryNow`);
-      const view = await eventually(
-        () => delivery(d.id),
-        (v) => v.status === 'succeeded',
-      );
+      const view = await h.waitForStatus(d.id, 'succeeded');
       assert.equal(view.attempts, failedAttempts + 1);
       assert.equal(requests[failedAttempts].headers['hookflow-attempt'], String(failedAttempts + 1));
       assert.equal((await api('POST', `/v1/deliveries/${d.id}/retry`)).status, 409);
@@ -164,7 +135,7 @@ describe('delivery control', () => {
 
   it('keeps counting attempts against max_attempts after a retryNow', async () => {
     const path = '/retry-now-budget';
-    receiver.script(path, ...failing(2));
+    h.receiver.script(path, ...failing(2));
     const retry = { ...HOUR_SECOND, max_attempts: 3 };
     const { delivery: d } = await deliver(path, retry);
     await eventually(
@@ -172,21 +143,15 @@ describe('delivery control', () => {
       (v) => v.status === 'retrying' && v.attempts === 2,
     );
     assert.equal((await api('POST', `/v1/deliveries/${d.id}/retry`)).status, 202);
-    const view = await eventually(
-      () => delivery(d.id),
-      (v) => v.status === 'failed',
-    );
+    const view = await h.waitForStatus(d.id, 'failed');
     assert.equal(view.attempts, 3, 'the retried attempt was the last of three');
-    assert.equal(receiver.on(path).length, 3);
+    assert.equal(h.receiver.on(path).length, 3);
   });
 
   it('replays a delivery as a new one with lineage, the seed fields and the replay header', async () => {
     const path = '/replay-one';
     const { endpoint, event, delivery: d } = await deliver(path);
-    await eventually(
-      () => delivery(d.id),
-      (v) => v.status === 'succeeded',
-    );
+    await h.waitForStatus(d.id, 'succeeded');
     const res = await api('POST', `/v1/deliveries/${d.id}/replay`);
     assert.equal(res.status, 202);
     for (const field of SEED_FIELDS) assert.ok(field in res.body, `response carries ${field}`);
@@ -194,15 +159,11 @@ describe('delivery control', () => {
     assert.equal(res.body.replay_of_delivery_id, d.id);
     assert.equal(res.body.trigger, 'replay');
     assert.equal(res.body.event_id, event.id);
-    const [, replayed] = await receiver.waitFor(path, 2);
+    const [, replayed] = await h.receiver.waitFor(path, 2);
     assert.equal(replayed.headers['hookflow-replay-of'], d.id);
     assert.equal(replayed.headers['hookflow-delivery-id'], res.body.id);
     assert.equal(replayed.headers['webhook-id'], event.id, 'same webhook-id so receivers can dedupe');
-    new Webhook(endpoint.secret).verify(replayed.body, {
-      'webhook-id': String(replayed.headers['webhook-id']),
-      'webhook-timestamp': String(replayed.headers['webhook-timestamp']),
-      'webhook-signature': String(replayed.headers['webhook-signature']),
-    });
+    h.verifySignature(endpoint.secret, replayed);
     const original = await delivery(d.id);
     assert.equal(original.status, 'succeeded');
     assert.equal(original.attempts, 1, 'the original is not rewritten');
@@ -211,19 +172,22 @@ describe('delivery control', () => {
   it("resends one event to one endpoint (Violet's resend), 404 for unknown or foreign pairs", async () => {
     const path = '/resend';
     const { endpoint, event, delivery: d } = await deliver(path);
-    await receiver.waitFor(path, 1);
+    await h.receiver.waitFor(path, 1);
     const res = await api('POST', `/v1/endpoints/${endpoint.id}/events/${event.id}/resend`);
     assert.equal(res.status, 202);
     assert.equal(res.body.trigger, 'resend');
     assert.equal(res.body.replay_of_delivery_id, d.id);
-    const [, resent] = await receiver.waitFor(path, 2);
+    const [, resent] = await h.receiver.waitFor(path, 2);
     assert.equal(resent.headers['hookflow-replay-of'], d.id);
     assert.equal(resent.body, JSON.stringify({ path }));
 
-    const other = await stack.newProject('other');
-    const foreign = await stack.request('POST', `/v1/endpoints/${endpoint.id}/events/${event.id}/resend`, {
-      key: other.key,
-    });
+    const other = await h.stack.newProject('other');
+    const foreign = await api(
+      'POST',
+      `/v1/endpoints/${endpoint.id}/events/${event.id}/resend`,
+      undefined,
+      other.key,
+    );
     assert.equal(foreign.status, 404);
     const unknown = await api('POST', `/v1/endpoints/${endpoint.id}/events/evt_00000000000000000000/resend`);
     assert.equal(unknown.status, 404);
@@ -232,10 +196,10 @@ describe('delivery control', () => {
   it("replays an event afresh to every endpoint subscribed now (Convoy's replay)", async () => {
     const path = '/event-replay';
     const { event, delivery: d } = await deliver(path);
-    await receiver.waitFor(path, 1);
+    await h.receiver.waitFor(path, 1);
     // Subscribed after the event was published: the replay reaches it too.
     const late = await api('POST', '/v1/endpoints', {
-      url: receiver.url('/event-replay-late'),
+      url: h.receiver.url('/event-replay-late'),
       event_types: [`t${path}`],
     });
     const res = await api('POST', `/v1/events/${event.id}/replay`);
@@ -250,14 +214,14 @@ describe('delivery control', () => {
       (byEndpoint.get(late.body.id) as { replay_of_delivery_id: string | null }).replay_of_delivery_id,
       null,
     );
-    await receiver.waitFor(path, 2);
-    await receiver.waitFor('/event-replay-late', 1);
+    await h.receiver.waitFor(path, 2);
+    await h.receiver.waitFor('/event-replay-late', 1);
   });
 
   it('refuses replays to a paused or disabled endpoint with 409', async () => {
     const path = '/paused-replay';
     const { endpoint, event, delivery: d } = await deliver(path);
-    await receiver.waitFor(path, 1);
+    await h.receiver.waitFor(path, 1);
     for (const state of ['paused', 'disabled']) {
       await api('PATCH', `/v1/endpoints/${endpoint.id}`, { status: state });
       for (const [method, route, body] of [
@@ -275,8 +239,8 @@ describe('delivery control', () => {
 
   it('bulk-replays a few hundred failed deliveries once the receiver is fixed, each exactly once', async () => {
     const path = '/bulk';
-    receiver.script(path, status(400));
-    const ep = await api('POST', '/v1/endpoints', { url: receiver.url(path), event_types: ['bulk.test'] });
+    h.receiver.script(path, status(400));
+    const ep = await api('POST', '/v1/endpoints', { url: h.receiver.url(path), event_types: ['bulk.test'] });
     const count = 200;
     for (let i = 0; i < count; i += 10) {
       const batch = Array.from({ length: 10 }, (_, j) =>
@@ -289,7 +253,7 @@ describe('delivery control', () => {
       (r) => r.body.data.length === count,
       60_000,
     );
-    receiver.script(path, status(200));
+    h.receiver.script(path, status(200));
     const started = await api('POST', '/v1/deliveries/replay', {
       filter: { endpoint_id: ep.body.id, status: 'failed' },
     });
@@ -304,7 +268,7 @@ describe('delivery control', () => {
     assert.equal(op.replayed, count);
     assert.equal(op.failed, 0);
     // 200 deliveries in pages of 7 is 29 pages: the workflow continued as new at least once.
-    const ok = await receiver.waitFor(path, 2 * count, 120_000);
+    const ok = await h.receiver.waitFor(path, 2 * count, 120_000);
     const replayOf = ok.slice(count).map((r) => r.headers['hookflow-replay-of']);
     assert.equal(new Set(replayOf).size, count, 'every failed delivery replayed exactly once');
     const replays = await eventually(
@@ -318,13 +282,10 @@ describe('delivery control', () => {
 
   it('recovers an endpoint: failed deliveries in the window are replayed as recover', async () => {
     const path = '/recover';
-    receiver.script(path, status(404));
+    h.receiver.script(path, status(404));
     const { endpoint, delivery: d } = await deliver(path);
-    await eventually(
-      () => delivery(d.id),
-      (v) => v.status === 'failed',
-    );
-    receiver.script(path, status(204));
+    await h.waitForStatus(d.id, 'failed');
+    h.receiver.script(path, status(204));
     const empty = await api('POST', `/v1/endpoints/${endpoint.id}/recover`, {
       since: '2999-01-01T00:00:00Z',
     });
@@ -343,7 +304,7 @@ describe('delivery control', () => {
       (o) => o.status === 'completed',
     );
     assert.equal(op.replayed, 1);
-    const [, recovered] = await receiver.waitFor(path, 2);
+    const [, recovered] = await h.receiver.waitFor(path, 2);
     assert.equal(recovered.headers['hookflow-replay-of'], d.id);
     const list = await api('GET', `/v1/deliveries?endpoint_id=${endpoint.id}`);
     assert.ok(list.body.data.some((x: { trigger: string }) => x.trigger === 'recover'));
@@ -351,8 +312,11 @@ describe('delivery control', () => {
 
   it('cancels a running bulk operation', async () => {
     const path = '/bulk-cancel';
-    receiver.script(path, status(400));
-    const ep = await api('POST', '/v1/endpoints', { url: receiver.url(path), event_types: ['bulk.cancel'] });
+    h.receiver.script(path, status(400));
+    const ep = await api('POST', '/v1/endpoints', {
+      url: h.receiver.url(path),
+      event_types: ['bulk.cancel'],
+    });
     await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
         api('POST', '/v1/events', { event_type: 'bulk.cancel', payload: { i } }),

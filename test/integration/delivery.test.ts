@@ -1,14 +1,14 @@
 // Core delivery end to end: real Temporal dev server, real FerretDB, real loopback receivers.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { Webhook } from 'standardwebhooks';
 import { Delivery } from '../../src/deliveries/model';
 import { markFinal } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { createEventReader } from '../../src/events/reader';
-import { delayed, Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { delayed, status } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 
 const FAST_RETRY = {
   max_attempts: 5,
@@ -18,38 +18,9 @@ const FAST_RETRY = {
 };
 
 describe('delivery', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
-
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
-    ({ key } = await stack.newProject('delivery'));
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  /** An endpoint on the receiver at `path`, subscribed by default to the event type `t<path>` alone. */
-  async function endpoint(path: string, extra: Record<string, unknown> = {}) {
-    const body = { url: receiver.url(path), event_types: [`t${path}`], ...extra };
-    const res = await stack.request('POST', '/v1/endpoints', { key, body });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string; secret: string };
-  }
-
-  async function publish(body: Record<string, unknown>) {
-    const res = await stack.request('POST', '/v1/events', { key, body });
-    assert.equal(res.status, 202, JSON.stringify(res.body));
-    return res.body;
-  }
-
-  const delivery = (id: string) => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body);
-  const finalDelivery = (id: string) =>
-    eventually(
-      () => delivery(id),
-      (d) => ['succeeded', 'failed', 'cancelled'].includes(d.status),
-    );
+  const h = useStack({ project: 'delivery' });
+  const { api, publish, createEndpoint: endpoint, verifySignature } = h;
+  const finalDelivery = (id: string) => h.waitForStatus(id, 'final');
 
   it('delivers the exact payload bytes, signed per Standard Webhooks, with the documented headers', async () => {
     const ep = await endpoint('/happy', { headers: { 'X-Team': 'payments' } });
@@ -58,7 +29,7 @@ describe('delivery', () => {
     assert.equal(event.deliveries.length, 1);
     const deliveryId = event.deliveries[0].id;
 
-    const [req] = await receiver.waitFor('/happy', 1);
+    const [req] = await h.receiver.waitFor('/happy', 1);
     assert.equal(req.body, JSON.stringify(payload));
     assert.equal(req.method, 'POST');
     assert.equal(req.headers['content-type'], 'application/json');
@@ -70,19 +41,8 @@ describe('delivery', () => {
     assert.equal(req.headers['hookflow-replay-of'], undefined);
     assert.equal(req.headers['x-team'], 'payments');
     assert.equal(req.headers['x-trace'], 'abc');
-    const verified = new Webhook(ep.secret).verify(req.body, {
-      'webhook-id': String(req.headers['webhook-id']),
-      'webhook-timestamp': String(req.headers['webhook-timestamp']),
-      'webhook-signature': String(req.headers['webhook-signature']),
-    });
-    assert.deepEqual(verified, payload);
-    assert.throws(() =>
-      new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(req.body, {
-        'webhook-id': String(req.headers['webhook-id']),
-        'webhook-timestamp': String(req.headers['webhook-timestamp']),
-        'webhook-signature': String(req.headers['webhook-signature']),
-      }),
-    );
+    assert.deepEqual(verifySignature(ep.secret, req), payload);
+    assert.throws(() => verifySignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', req));
 
     const view = await finalDelivery(deliveryId);
     assert.equal(view.status, 'succeeded');
@@ -91,12 +51,12 @@ describe('delivery', () => {
     assert.equal(view.workflow_id, `delivery-${deliveryId}`);
     assert.equal(view.trigger, 'initial');
     assert.ok(view.delivered_at);
-    const attempts = await stack.request('GET', `/v1/deliveries/${deliveryId}/attempts`, { key });
+    const attempts = await api('GET', `/v1/deliveries/${deliveryId}/attempts`);
     assert.equal(attempts.body.data.length, 1);
     assert.equal(attempts.body.data[0].status_code, 200);
 
     // The same delivery in Temporal: by workflow id, search attributes and memo.
-    const handle = stack.client.workflow.getHandle(view.workflow_id);
+    const handle = h.stack.client.workflow.getHandle(view.workflow_id);
     const description = await eventually(
       () => handle.describe(),
       (d) => d.status.name === 'COMPLETED',
@@ -106,7 +66,7 @@ describe('delivery', () => {
       'succeeded',
     );
     assert.deepEqual(description.memo, {
-      url: receiver.url('/happy'),
+      url: h.receiver.url('/happy'),
       event_id: event.id,
       delivery_id: deliveryId,
     });
@@ -135,7 +95,7 @@ describe('delivery', () => {
     const found = await eventually(
       async () => {
         const ids: string[] = [];
-        for await (const wf of stack.client.workflow.list({
+        for await (const wf of h.stack.client.workflow.list({
           query: `HookflowEndpointId = '${ep.id}' AND HookflowDeliveryStatus = 'succeeded' AND HookflowEventType = 't/happy'`,
         }))
           ids.push(wf.workflowId);
@@ -147,15 +107,12 @@ describe('delivery', () => {
   });
 
   it('retries 500, 500 then succeeds: retrying with next_attempt_at, then succeeded after 3 attempts', async () => {
-    receiver.script('/flaky', status(500, 'boom'), status(500, 'boom'), status(200, 'fine'));
+    h.receiver.script('/flaky', status(500, 'boom'), status(500, 'boom'), status(200, 'fine'));
     await endpoint('/flaky', { retry: FAST_RETRY });
     const event = await publish({ event_type: 't/flaky', payload: { n: 1 } });
     const id = event.deliveries[0].id;
 
-    const retrying = await eventually(
-      () => delivery(id),
-      (d) => d.status === 'retrying',
-    );
+    const retrying = await h.waitForStatus(id, 'retrying');
     assert.ok(retrying.next_attempt_at, 'next_attempt_at is set while retrying');
     assert.ok(new Date(retrying.next_attempt_at).getTime() > Date.now() - 1000);
     assert.equal(retrying.last_status_code, 500);
@@ -165,7 +122,7 @@ describe('delivery', () => {
     assert.equal(view.attempts, 3);
     assert.equal(view.last_status_code, 200);
     assert.equal(view.next_attempt_at, null);
-    const attempts = (await stack.request('GET', `/v1/deliveries/${id}/attempts`, { key })).body.data;
+    const attempts = (await api('GET', `/v1/deliveries/${id}/attempts`)).body.data;
     assert.deepEqual(
       attempts.map((a: { attempt: number; status_code: number }) => [a.attempt, a.status_code]),
       [
@@ -174,7 +131,7 @@ describe('delivery', () => {
         [3, 200],
       ],
     );
-    const requests = receiver.on('/flaky');
+    const requests = h.receiver.on('/flaky');
     assert.equal(requests.length, 3);
     assert.deepEqual(
       requests.map((r) => r.headers['hookflow-attempt']),
@@ -187,20 +144,16 @@ describe('delivery', () => {
   it('waits out a first attempt longer than a workflow task timeout (10 s), and makes it once', async () => {
     // The first attempt is a local activity, run inside a workflow task: the worker must keep that task
     // alive past its timeout instead of letting the server hand it (and the request) to another worker.
-    receiver.script('/slow', delayed(11_000, status(200)));
+    h.receiver.script('/slow', delayed(11_000, status(200)));
     await endpoint('/slow', { retry: FAST_RETRY, timeout_ms: 20_000 });
     const event = await publish({ event_type: 't/slow', payload: {} });
-    const view = await eventually(
-      () => delivery(event.deliveries[0].id),
-      (d) => d.status === 'succeeded',
-      30_000,
-    );
+    const view = await h.waitForStatus(event.deliveries[0].id, 'succeeded', 30_000);
     assert.equal(view.attempts, 1);
-    assert.equal(receiver.on('/slow').length, 1);
+    assert.equal(h.receiver.on('/slow').length, 1);
   });
 
   it('fails after one attempt on 400', async () => {
-    receiver.script('/bad', status(400, 'nope'));
+    h.receiver.script('/bad', status(400, 'nope'));
     await endpoint('/bad', { retry: FAST_RETRY });
     const event = await publish({ event_type: 't/bad', payload: {} });
     const view = await finalDelivery(event.deliveries[0].id);
@@ -209,29 +162,26 @@ describe('delivery', () => {
     assert.equal(view.last_status_code, 400);
     assert.equal(view.last_response, 'nope');
     await new Promise((r) => setTimeout(r, 2000));
-    assert.equal(receiver.on('/bad').length, 1);
+    assert.equal(h.receiver.on('/bad').length, 1);
   });
 
   it('fails on 410 and disables the endpoint', async () => {
-    receiver.script('/gone', status(410));
+    h.receiver.script('/gone', status(410));
     const ep = await endpoint('/gone', { retry: FAST_RETRY });
     const event = await publish({ event_type: 't/gone', payload: {} });
     const view = await finalDelivery(event.deliveries[0].id);
     assert.equal(view.status, 'failed');
     assert.equal(view.attempts, 1);
-    const after = await stack.request('GET', `/v1/endpoints/${ep.id}`, { key });
+    const after = await api('GET', `/v1/endpoints/${ep.id}`);
     assert.equal(after.body.status, 'disabled');
     // A disabled endpoint gets no new deliveries.
-    const next = await stack.request('POST', '/v1/events', {
-      key,
-      body: { event_type: 't/gone', payload: {} },
-    });
+    const next = await api('POST', '/v1/events', { event_type: 't/gone', payload: {} });
     assert.equal(next.status, 202);
     assert.ok(!next.body.deliveries.some((d: { endpoint_id: string }) => d.endpoint_id === ep.id));
   });
 
   it('fails once retries are exhausted', async () => {
-    receiver.script('/down', status(503));
+    h.receiver.script('/down', status(503));
     await endpoint('/down', {
       retry: { max_attempts: 3, initial_interval_ms: 200, backoff_coefficient: 2, max_interval_ms: 1000 },
     });
@@ -239,8 +189,8 @@ describe('delivery', () => {
     const view = await finalDelivery(event.deliveries[0].id);
     assert.equal(view.status, 'failed');
     assert.equal(view.attempts, 3);
-    assert.equal(receiver.on('/down').length, 3);
-    const handle = stack.client.workflow.getHandle(view.workflow_id);
+    assert.equal(h.receiver.on('/down').length, 3);
+    const handle = h.stack.client.workflow.getHandle(view.workflow_id);
     const wf = await eventually(
       () => handle.describe(),
       (d) => d.status.name === 'COMPLETED',
@@ -252,12 +202,12 @@ describe('delivery', () => {
   });
 
   it('honours Retry-After on 429', async () => {
-    receiver.script('/slow-down', status(429, '', { 'retry-after': '2' }), status(200));
+    h.receiver.script('/slow-down', status(429, '', { 'retry-after': '2' }), status(200));
     await endpoint('/slow-down', {
       retry: { ...FAST_RETRY, initial_interval_ms: 10, max_interval_ms: 60_000 },
     });
     const event = await publish({ event_type: 't/slow-down', payload: {} });
-    const requests = await receiver.waitFor('/slow-down', 2);
+    const requests = await h.receiver.waitFor('/slow-down', 2);
     const gap = requests[1].at - requests[0].at;
     assert.ok(gap >= 1900, `second attempt came ${gap} ms after the 429 with Retry-After: 2`);
     assert.equal((await finalDelivery(event.deliveries[0].id)).status, 'succeeded');
@@ -272,10 +222,10 @@ describe('delivery', () => {
     assert.ok(targets.includes(subscribed.id));
     assert.ok(!targets.includes(other.id));
     assert.ok(!targets.includes(paused.id));
-    await receiver.waitFor('/sub', 1);
-    const list = await stack.request('GET', `/v1/deliveries?endpoint_id=${other.id}`, { key });
+    await h.receiver.waitFor('/sub', 1);
+    const list = await api('GET', `/v1/deliveries?endpoint_id=${other.id}`);
     assert.deepEqual(list.body.data, []);
-    assert.equal(receiver.on('/other').length, 0);
+    assert.equal(h.receiver.on('/other').length, 0);
   });
 
   it('delivers to an explicit endpoint list only', async () => {
@@ -286,9 +236,10 @@ describe('delivery', () => {
       event.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id),
       [a.id],
     );
-    const unknown = await stack.request('POST', '/v1/events', {
-      key,
-      body: { event_type: 'user.created', payload: {}, endpoint_ids: ['ep_00000000000000000000'] },
+    const unknown = await api('POST', '/v1/events', {
+      event_type: 'user.created',
+      payload: {},
+      endpoint_ids: ['ep_00000000000000000000'],
     });
     assert.equal(unknown.status, 422);
     assert.deepEqual(unknown.body.detail[0].loc, ['body', 'endpoint_ids', 0]);
@@ -298,7 +249,7 @@ describe('delivery', () => {
     await endpoint('/idem', { event_types: ['idem.test'] });
     const body = { event_type: 'idem.test', payload: { v: 1 }, idempotency_key: 'order-77' };
     const first = await publish(body);
-    const second = await stack.request('POST', '/v1/events', { key, body });
+    const second = await api('POST', '/v1/events', body);
     assert.equal(second.status, 200);
     assert.equal(second.body.is_duplicate, true);
     assert.equal(second.body.id, first.id);
@@ -307,16 +258,16 @@ describe('delivery', () => {
       first.deliveries.map((d: { id: string }) => d.id),
     );
     // The Idempotency-Key header works the same way.
-    const third = await stack.request('POST', '/v1/events', {
-      key,
+    const third = await h.stack.request('POST', '/v1/events', {
+      key: h.key,
       body: { event_type: 'idem.test', payload: { v: 1 } },
       headers: { 'idempotency-key': 'order-77' },
     });
     assert.equal(third.body.id, first.id);
-    await receiver.waitFor('/idem', 1);
+    await h.receiver.waitFor('/idem', 1);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(receiver.on('/idem').length, 1);
-    const events = await stack.request('GET', '/v1/events?event_type=idem.test', { key });
+    assert.equal(h.receiver.on('/idem').length, 1);
+    const events = await api('GET', '/v1/events?event_type=idem.test');
     assert.equal(events.body.data.length, 1);
   });
 
@@ -327,11 +278,7 @@ describe('delivery', () => {
     let cursor: string | null = null;
     do {
       const res: { body: { data: { id: string; endpoint_id: string }[]; next_cursor: string | null } } =
-        await stack.request(
-          'GET',
-          `/v1/deliveries?endpoint_id=${ep.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
-          { key },
-        );
+        await api('GET', `/v1/deliveries?endpoint_id=${ep.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
       for (const d of res.body.data) {
         assert.equal(d.endpoint_id, ep.id);
         seen.push(d.id);
@@ -340,18 +287,14 @@ describe('delivery', () => {
     } while (cursor);
     assert.equal(seen.length, 3);
     assert.deepEqual([...seen].sort().reverse(), seen, 'newest first');
-    const byType = await stack.request('GET', '/v1/deliveries?event_type=page.test&limit=250', { key });
+    const byType = await api('GET', '/v1/deliveries?event_type=page.test&limit=250');
     assert.equal(byType.body.data.length, 3);
-    const future = await stack.request(
-      'GET',
-      `/v1/deliveries?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`,
-      { key },
-    );
+    const future = await api('GET', `/v1/deliveries?since=${encodeURIComponent('2999-01-01T00:00:00Z')}`);
     assert.deepEqual(future.body.data, []);
   });
 
   it("reads an event once for its deliveries, and never another project's event", async () => {
-    const { id: projectId } = await stack.newProject('reader');
+    const { id: projectId } = await h.stack.newProject('reader');
     const eventId = `evt_reader_${Date.now()}`;
     const readEvent = createEventReader();
     const findOne = Event.collection.findOne.bind(Event.collection);
