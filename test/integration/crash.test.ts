@@ -8,8 +8,9 @@ import { Delivery, type DeliveryDoc } from '../../src/deliveries/model';
 import { beginAttempt } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { newId } from '../../src/ids';
-import { Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 interface DeliveryJson {
@@ -19,51 +20,35 @@ interface DeliveryJson {
 }
 
 describe('crash safety', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
+  const h = useStack({ project: 'crash', worker: false });
+  const { api } = h;
   let worker: WorkerProcess | null = null;
   /** Every worker's log output, and every signing secret handed out, to check the one never holds the other. */
   const logs: string[] = [];
   const secrets: string[] = [];
 
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
-    ({ key } = await stack.newProject('crash'));
-    worker = await spawnWorker(stack);
+    worker = await spawnWorker(h.stack);
   });
   afterEach(async () => {
-    worker ??= await spawnWorker(stack);
+    worker ??= await spawnWorker(h.stack);
+  });
+  after(async () => {
+    await worker?.kill('SIGTERM');
   });
 
   async function restartWorker(signal: NodeJS.Signals) {
     await worker?.kill(signal);
     logs.push(worker?.output() ?? '');
-    worker = await spawnWorker(stack);
+    worker = await spawnWorker(h.stack);
   }
-  after(async () => {
-    await worker?.kill('SIGTERM');
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
 
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
-  const delivery = (id: string): Promise<DeliveryJson> =>
-    api('GET', `/v1/deliveries/${id}`).then((r) => r.body);
+  const delivery = (id: string): Promise<DeliveryJson> => h.delivery(id);
 
   async function publishTo(path: string, endpoint: object, count = 1): Promise<string[]> {
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
-      ...endpoint,
-    });
-    assert.equal(ep.status, 201, JSON.stringify(ep.body));
-    secrets.push(ep.body.secret);
+    secrets.push((await h.createEndpoint(path, endpoint)).secret);
     const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const res = await api('POST', '/v1/events', { event_type: `t${path}`, payload: { i } });
-      assert.equal(res.status, 202);
-      ids.push(res.body.deliveries[0].id);
-    }
+    for (let i = 0; i < count; i++) ids.push((await h.publishTo(path, { i })).id);
     return ids;
   }
 
@@ -91,14 +76,14 @@ describe('crash safety', () => {
 
   it('finishes every delivery after the worker is SIGKILLed mid-attempt and mid-backoff', async () => {
     let held = 0;
-    receiver.script(
+    h.receiver.script(
       '/mid-attempt',
       () => {
         held++; // never answered: the worker dies while waiting for it
       },
       status(200),
     );
-    receiver.script('/mid-backoff', status(500), status(200));
+    h.receiver.script('/mid-backoff', status(500), status(200));
     const [midAttempt] = await publishTo('/mid-attempt', {
       timeout_ms: 2_000,
       retry: { max_attempts: 5, initial_interval_ms: 500, backoff_coefficient: 1, max_interval_ms: 500 },
@@ -106,11 +91,8 @@ describe('crash safety', () => {
     const [midBackoff] = await publishTo('/mid-backoff', {
       retry: { max_attempts: 5, initial_interval_ms: 4_000, backoff_coefficient: 1, max_interval_ms: 4_000 },
     });
-    await receiver.waitFor('/mid-attempt', 1);
-    await eventually(
-      () => delivery(midBackoff),
-      (v) => v.status === 'retrying',
-    );
+    await h.receiver.waitFor('/mid-attempt', 1);
+    await h.waitForStatus(midBackoff, 'retrying');
     assert.equal((await delivery(midAttempt)).status, 'in_progress');
     await restartWorker('SIGKILL');
 
@@ -120,13 +102,13 @@ describe('crash safety', () => {
     const lost = (await api('GET', `/v1/deliveries/${midAttempt}/attempts`)).body.data[0];
     assert.equal(lost.outcome, 'lost');
     assert.equal(b.attempts, 2);
-    assert.equal(receiver.on('/mid-backoff').length, 2);
+    assert.equal(h.receiver.on('/mid-backoff').length, 2);
   });
 
   it('resumes deliveries in backoff after the Temporal dev server restarts', async () => {
     // Each delivery's first attempt fails, its retry succeeds.
     const failedOnce = new Set<string>();
-    receiver.script('/temporal-restart', (req, res) => {
+    h.receiver.script('/temporal-restart', (req, res) => {
       const id = String(req.headers['hookflow-delivery-id']);
       res.writeHead(failedOnce.has(id) ? 200 : 503);
       res.end();
@@ -148,7 +130,7 @@ describe('crash safety', () => {
       () => Promise.all(ids.map(delivery)),
       (vs) => vs.every((v) => v.status === 'retrying'),
     );
-    await stack.restartTemporal(500);
+    await h.stack.restartTemporal(500);
     const views = await allSucceededConsistently(ids);
     assert.deepEqual(
       views.map((v) => v.attempts),
@@ -164,17 +146,17 @@ describe('crash safety', () => {
   });
 
   it('answers 503 while Temporal is down; the publish repeated afterwards delivers once', async () => {
-    receiver.script('/temporal-down', status(200));
+    h.receiver.script('/temporal-down', status(200));
     const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url('/temporal-down'),
+      url: h.receiver.url('/temporal-down'),
       event_types: ['t/temporal-down'],
     });
     secrets.push(ep.body.secret);
     const body = { event_type: 't/temporal-down', payload: { n: 1 }, idempotency_key: 'temporal-down-1' };
     // Down long enough for the readiness check (2 s) and the publish (the client retries for about 10 s).
-    const restarting = stack.restartTemporal(20_000);
+    const restarting = h.stack.restartTemporal(20_000);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal((await stack.request('GET', '/readyz')).body.temporal, false);
+    assert.equal((await api('GET', '/readyz', undefined, null)).body.temporal, false);
     const down = await api('POST', '/v1/events', body);
     assert.equal(down.status, 503, JSON.stringify(down.body));
     assert.match(down.body.detail, /unavailable/);
@@ -186,39 +168,39 @@ describe('crash safety', () => {
       30_000,
     );
     assert.ok([200, 202].includes(again.status), JSON.stringify(again.body));
-    await receiver.waitFor('/temporal-down', 1, 30_000);
+    await h.receiver.waitFor('/temporal-down', 1, 30_000);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(receiver.on('/temporal-down').length, 1);
+    assert.equal(h.receiver.on('/temporal-down').length, 1);
   });
 
   it('delivers through a FerretDB outage and the views catch up', async () => {
-    receiver.script('/db-outage', (_req, res) => {
+    h.receiver.script('/db-outage', (_req, res) => {
       setTimeout(() => {
         res.writeHead(200);
         res.end('ok');
       }, 300);
     });
     const ids = await publishTo('/db-outage', {}, 5);
-    await receiver.waitFor('/db-outage', 1);
-    await stack.restartFerretDB(3_000);
+    await h.receiver.waitFor('/db-outage', 1);
+    await h.stack.restartFerretDB(3_000);
     await allSucceededConsistently(ids);
     // Each event reached the receiver; a send repeated across the outage keeps its webhook-id.
-    const seen = new Set(receiver.on('/db-outage').map((r) => r.headers['webhook-id']));
+    const seen = new Set(h.receiver.on('/db-outage').map((r) => r.headers['webhook-id']));
     assert.equal(seen.size, 5);
   });
 
   it('makes one event of a publish repeated after its answer was lost', async () => {
-    receiver.script('/lost-answer', status(200));
+    h.receiver.script('/lost-answer', status(200));
     const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url('/lost-answer'),
+      url: h.receiver.url('/lost-answer'),
       event_types: ['lost.answer'],
     });
     const body = JSON.stringify({ event_type: 'lost.answer', payload: { n: 1 }, idempotency_key: 'lost-1' });
     // The client sends the publish and drops the connection before the answer comes.
     await new Promise<void>((resolve) => {
-      const req = httpRequest(`${stack.baseUrl}/v1/events`, {
+      const req = httpRequest(`${h.stack.baseUrl}/v1/events`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
       });
       req.on('error', () => resolve());
       req.end(body, () => setTimeout(() => req.destroy(), 5));
@@ -231,16 +213,16 @@ describe('crash safety', () => {
     const events = await api('GET', '/v1/events?event_type=lost.answer');
     assert.equal(events.body.data.length, 1);
     assert.equal(repeat.body.id, events.body.data[0].id);
-    await receiver.waitFor('/lost-answer', 1);
+    await h.receiver.waitFor('/lost-answer', 1);
     await new Promise((r) => setTimeout(r, 1000));
-    assert.equal(receiver.on('/lost-answer').length, 1);
+    assert.equal(h.receiver.on('/lost-answer').length, 1);
     assert.equal((await api('GET', `/v1/deliveries?endpoint_id=${ep.body.id}`)).body.data.length, 1);
   });
 
   it('finishes a publish that died between storing the event and starting its deliveries', async () => {
-    receiver.script('/half-published', status(200));
+    h.receiver.script('/half-published', status(200));
     const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url('/half-published'),
+      url: h.receiver.url('/half-published'),
       event_types: ['half'],
     });
     const project = (await api('GET', `/v1/endpoints/${ep.body.id}`)).body.project_id;
@@ -261,14 +243,14 @@ describe('crash safety', () => {
     assert.equal(repeat.status, 200);
     assert.equal(repeat.body.is_duplicate, true);
     assert.equal(repeat.body.deliveries.length, 1);
-    const [req] = await receiver.waitFor('/half-published', 1);
+    const [req] = await h.receiver.waitFor('/half-published', 1);
     assert.equal(req.body, '{"half":true}');
   });
 
   it('finishes a bulk replay whose worker was SIGKILLed mid-operation, replaying each delivery once', async () => {
     const path = '/bulk-crash';
-    receiver.script(path, status(400));
-    const ep = await api('POST', '/v1/endpoints', { url: receiver.url(path), event_types: ['bulk.crash'] });
+    h.receiver.script(path, status(400));
+    const ep = await api('POST', '/v1/endpoints', { url: h.receiver.url(path), event_types: ['bulk.crash'] });
     secrets.push(ep.body.secret);
     const count = 80;
     await Promise.all(
@@ -282,7 +264,7 @@ describe('crash safety', () => {
       60_000,
     );
     // Slow answers keep the operation busy long enough to kill its worker in the middle.
-    receiver.script(path, (_req, res) => {
+    h.receiver.script(path, (_req, res) => {
       setTimeout(() => {
         res.writeHead(200);
         res.end();
@@ -307,7 +289,7 @@ describe('crash safety', () => {
     // next worker (at-least-once: same delivery, same webhook-id), so requests may outnumber deliveries.
     const replayDeliveries = async () => {
       const byOriginal = new Map<string, Set<string>>();
-      for (const r of receiver.on(path)) {
+      for (const r of h.receiver.on(path)) {
         const original = r.headers['hookflow-replay-of'] as string | undefined;
         if (!original) continue;
         if (!byOriginal.has(original)) byOriginal.set(original, new Set());
@@ -323,12 +305,9 @@ describe('crash safety', () => {
   });
 
   it('records as lost every attempt whose worker died before it was recorded, two deaths in a row', async () => {
-    receiver.script('/two-deaths', status(200));
+    h.receiver.script('/two-deaths', status(200));
     const [id] = await publishTo('/two-deaths', {});
-    await eventually(
-      () => delivery(id),
-      (d) => d.status === 'succeeded',
-    );
+    await h.waitForStatus(id, 'succeeded');
     // As a reset run would find it had attempts 2 and 3 begun by workers that died before recording them
     // (the second one between counting its attempt and recording the first as lost).
     await Delivery.collection.updateOne(

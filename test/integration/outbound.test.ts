@@ -1,61 +1,15 @@
 // What hookflow sends and how it treats hostile receivers: secret rotation, redirects, stalls, huge bodies.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Webhook } from 'standardwebhooks';
-import { type ReceivedRequest, Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { describe, it } from 'node:test';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
 
 const ONCE = { max_attempts: 1 };
 
-function verifies(secret: string, req: ReceivedRequest): boolean {
-  try {
-    new Webhook(secret).verify(req.body, {
-      'webhook-id': String(req.headers['webhook-id']),
-      'webhook-timestamp': String(req.headers['webhook-timestamp']),
-      'webhook-signature': String(req.headers['webhook-signature']),
-    });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 describe('outbound requests', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
-
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
-    ({ key } = await stack.newProject('outbound'));
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
-  const delivery = (id: string) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body);
-  const final = (id: string) =>
-    eventually(
-      () => delivery(id),
-      (d) => ['succeeded', 'failed', 'cancelled'].includes(d.status),
-      30_000,
-    );
-
-  async function endpoint(path: string, extra: object = {}) {
-    const res = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
-      ...extra,
-    });
-    assert.equal(res.status, 201, JSON.stringify(res.body));
-    return res.body as { id: string; secret: string };
-  }
-  async function publish(path: string) {
-    const res = await api('POST', '/v1/events', { event_type: `t${path}`, payload: { path } });
-    assert.equal(res.status, 202);
-    return res.body.deliveries[0] as { id: string };
-  }
+  const h = useStack({ project: 'outbound' });
+  const { api, createEndpoint: endpoint, publishTo: publish, verifies } = h;
+  const final = (id: string) => h.waitForStatus(id, 'final');
 
   it('signs with the old and the new secret during the grace period, then with the new one only', async () => {
     const ep = await endpoint('/rotate');
@@ -64,14 +18,14 @@ describe('outbound requests', () => {
     assert.match(rotated.body.secret, /^whsec_/);
     assert.notEqual(rotated.body.secret, ep.secret);
     await publish('/rotate');
-    const [during] = await receiver.waitFor('/rotate', 1);
+    const [during] = await h.receiver.waitFor('/rotate', 1);
     assert.equal(String(during.headers['webhook-signature']).split(' ').length, 2);
     assert.ok(verifies(ep.secret, during), 'old secret verifies during the grace period');
     assert.ok(verifies(rotated.body.secret, during), 'new secret verifies');
 
     await new Promise((r) => setTimeout(r, 3500));
     await publish('/rotate');
-    const [, afterGrace] = await receiver.waitFor('/rotate', 2);
+    const [, afterGrace] = await h.receiver.waitFor('/rotate', 2);
     assert.equal(String(afterGrace.headers['webhook-signature']).split(' ').length, 1);
     assert.ok(!verifies(ep.secret, afterGrace), 'old secret no longer verifies');
     assert.ok(verifies(rotated.body.secret, afterGrace));
@@ -86,25 +40,25 @@ describe('outbound requests', () => {
     }
     const immediate = await api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, { grace_period_s: 0 });
     await publish('/rotate');
-    const [, , third] = await receiver.waitFor('/rotate', 3);
+    const [, , third] = await h.receiver.waitFor('/rotate', 3);
     assert.ok(verifies(immediate.body.secret, third));
     assert.ok(!verifies(rotated.body.secret, third), 'grace 0 retires the old secret at once');
     assert.equal((await api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, { secret: 'nope' })).status, 422);
   });
 
   it('never follows redirects', async () => {
-    receiver.script('/redirect', status(302, '', { location: receiver.url('/redirect-target') }));
+    h.receiver.script('/redirect', status(302, '', { location: h.receiver.url('/redirect-target') }));
     await endpoint('/redirect', { retry: ONCE });
     const d = await publish('/redirect');
     const view = await final(d.id);
     assert.equal(view.status, 'failed');
     assert.equal(view.last_status_code, 302);
-    assert.equal(receiver.on('/redirect-target').length, 0);
+    assert.equal(h.receiver.on('/redirect-target').length, 0);
   });
 
   it('times out a receiver that stalls before its headers or in its body', async () => {
-    receiver.script('/stall-headers', () => {});
-    receiver.script('/stall-body', (_req, res) => {
+    h.receiver.script('/stall-headers', () => {});
+    h.receiver.script('/stall-body', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('partial');
     });
@@ -124,7 +78,7 @@ describe('outbound requests', () => {
 
   it('keeps a bounded excerpt of a huge answer and reads no further', async () => {
     const chunk = 'x'.repeat(64 * 1024);
-    receiver.script('/huge', (_req, res) => {
+    h.receiver.script('/huge', (_req, res) => {
       res.writeHead(500, { 'content-type': 'text/plain' });
       // 32 MiB if read to the end.
       let sent = 0;
