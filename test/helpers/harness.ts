@@ -14,7 +14,8 @@ type Json = any;
 export interface Harness {
   readonly stack: Stack;
   readonly receiver: Receiver;
-  /** The API key of the project made for this file. */
+  /** The project made for this file, and its API key. */
+  readonly projectId: string;
   readonly key: string;
   /** A request to the API, with this file's project key unless another is given (`null`: none). */
   api(method: string, path: string, body?: unknown, key?: string | null): Promise<ApiResponse>;
@@ -45,10 +46,10 @@ export interface HarnessOptions extends StackOptions {
 export function useStack(options: HarnessOptions = {}): Harness {
   let stack: Stack | undefined;
   let receiver: Receiver | undefined;
-  let key: string | undefined;
+  let project: { id: string; key: string } | undefined;
   before(async () => {
     [stack, receiver] = await Promise.all([startStack(options), new Receiver().start()]);
-    ({ key } = await stack.newProject(options.project ?? 'test'));
+    project = await stack.newProject(options.project ?? 'test');
   });
   after(async () => {
     await Promise.all([stack?.stop(), receiver?.stop()]);
@@ -65,8 +66,11 @@ export function useStack(options: HarnessOptions = {}): Harness {
     get receiver() {
       return started(receiver);
     },
+    get projectId() {
+      return started(project).id;
+    },
     get key() {
-      return started(key);
+      return started(project).key;
     },
     api(method, path, body, withKey) {
       const k = withKey === undefined ? harness.key : withKey;

@@ -2,12 +2,12 @@
 // trace, always DESIGN.md's error shape, and an error answer never changes what is stored.
 // No worker runs here, so no workflow started by a request that happens to be valid sends anything.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
 import { ID_PATTERN } from '../../src/ids';
+import { useStack } from '../helpers/harness';
 import { ROUTES } from '../helpers/routes';
-import { type Stack, startStack } from '../helpers/stack';
 
 /** Valid bodies to mutate, so that requests reach deep into validation rather than failing at once. */
 const VALID_BODIES: Record<string, unknown> = {
@@ -47,34 +47,27 @@ function mutate(body: unknown, key: string, value: unknown, drop: boolean): unkn
 }
 
 describe('hostile input', () => {
-  let stack: Stack;
-  let key: string;
+  const h = useStack({ project: 'fuzz', worker: false });
   const ids: Record<string, string[]> = {};
 
   before(async () => {
-    stack = await startStack({ worker: false });
-    ({ key } = await stack.newProject('fuzz'));
     // Real objects to aim at, of this project and of another one.
-    const other = await stack.newProject('other');
-    for (const k of [key, other.key]) {
-      const ep = await stack.request('POST', '/v1/endpoints', {
-        key: k,
-        body: { url: 'http://127.0.0.1:9/x', status: 'paused' },
-      });
-      const active = await stack.request('POST', '/v1/endpoints', {
-        key: k,
-        body: { url: 'http://127.0.0.1:9/y', event_types: ['z'] },
-      });
-      const event = await stack.request('POST', '/v1/events', {
-        key: k,
-        body: { event_type: 'z', payload: {} },
-      });
-      const apiKey = await stack.request('POST', '/v1/api-keys', { key: k, body: {} });
+    const other = await h.createProject('other');
+    for (const k of [h.key, other.key]) {
+      const ep = await h.api('POST', '/v1/endpoints', { url: 'http://127.0.0.1:9/x', status: 'paused' }, k);
+      const active = await h.api(
+        'POST',
+        '/v1/endpoints',
+        { url: 'http://127.0.0.1:9/y', event_types: ['z'] },
+        k,
+      );
+      const event = await h.publish({ event_type: 'z', payload: {} }, k);
+      const apiKey = await h.api('POST', '/v1/api-keys', {}, k);
       for (const [kind, id] of [
         ['ep', ep.body.id],
         ['ep', active.body.id],
-        ['evt', event.body.id],
-        ['dlv', event.body.deliveries[0].id],
+        ['evt', event.id],
+        ['dlv', event.deliveries[0].id],
         ['key', apiKey.body.id],
       ]) {
         ids[kind] ??= [];
@@ -82,9 +75,6 @@ describe('hostile input', () => {
       }
     }
     ids.op = [];
-  });
-  after(async () => {
-    await stack?.stop();
   });
 
   async function fingerprint(): Promise<string> {
@@ -160,11 +150,11 @@ describe('hostile input', () => {
         else if (r.bodyKind === 'raw') body = r.raw;
         const headers: Record<string, string> = {};
         if (body !== undefined && r.contentType) headers['content-type'] = r.contentType;
-        const token = { project: key, admin: stack.adminKey, none: undefined, bogus: 'hf_bogus' }[r.auth];
+        const token = { project: h.key, admin: h.stack.adminKey, none: undefined, bogus: 'hf_bogus' }[r.auth];
         if (token) headers.authorization = `Bearer ${token}`;
 
         const before = await fingerprint();
-        const res = await fetch(`${stack.baseUrl}${path}${query ? `?${query}` : ''}`, {
+        const res = await fetch(`${h.stack.baseUrl}${path}${query ? `?${query}` : ''}`, {
           method,
           headers,
           body,

@@ -2,14 +2,16 @@
 // (eager workflow starts: a first attempt runs next to the API's own writes), while extra worker processes
 // are SIGKILLed and replaced, the receiver fails a quarter of the requests, and another writer keeps the
 // store's write lock busy (as other traffic on a loaded store does: the API's writes wait for it, reads do
-// not). Every delivery answered with 202 must reach the receiver.
+// not). Every delivery answered with 202 must reach the h.receiver.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { isFinal } from '../../src/deliveries/status';
 import { freePort } from '../../src/embedded';
-import { Receiver, type Responder } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import type { Responder } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 import {
   type HookflowProcess,
   spawnHookflow,
@@ -29,9 +31,7 @@ for _ in range(10_000):
 `;
 
 describe('load: concurrent publishes while workers are killed', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
+  const h = useStack({ project: 'load', worker: false });
   let hookflow: HookflowProcess;
   let publishUrl: string;
   const workers: WorkerProcess[] = [];
@@ -39,31 +39,26 @@ describe('load: concurrent publishes while workers are killed', () => {
   const delivered = new Set<string>();
 
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
-    ({ key } = await stack.newProject('load'));
     const port = await freePort();
     publishUrl = `http://127.0.0.1:${port}/v1/events`;
     let extra: WorkerProcess[];
     [hookflow, ...extra] = await Promise.all([
-      spawnHookflow(stack, 'all', { HOOKFLOW_PORT: String(port), LOG_LEVEL: 'info' }),
-      spawnWorker(stack),
-      spawnWorker(stack),
+      spawnHookflow(h.stack, 'all', { HOOKFLOW_PORT: String(port), LOG_LEVEL: 'info' }),
+      spawnWorker(h.stack),
+      spawnWorker(h.stack),
     ]);
     workers.push(...extra);
   });
   after(async () => {
     await Promise.all([hookflow, ...workers].map((p) => p?.kill('SIGKILL')));
-    await Promise.all([stack?.stop(), receiver?.stop()]);
   });
-
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
 
   /**
    * Takes the embedded FerretDB's SQLite write lock for 30 ms out of every 35 until killed (Python's
    * sqlite3, as another writer of the same file would).
    */
   function busyStore() {
-    const db = join(stack.dataDir, 'ferretdb', 'hookflow.sqlite');
+    const db = join(h.stack.dataDir, 'ferretdb', 'hookflow.sqlite');
     const writer = spawn('python3', ['-c', BUSY_WRITER, db], { stdio: 'ignore' });
     return async () => {
       const exited = new Promise((resolve) => writer.once('exit', resolve));
@@ -89,9 +84,8 @@ describe('load: concurrent publishes while workers are killed', () => {
   it('delivers every accepted delivery', { timeout: 300_000 }, async () => {
     const endpoints: string[] = [];
     for (let i = 0; i < ENDPOINTS; i++) {
-      receiver.script(`/load-${i}`, flaky);
-      const ep = await api('POST', '/v1/endpoints', {
-        url: receiver.url(`/load-${i}`),
+      h.receiver.script(`/load-${i}`, flaky);
+      const ep = await h.createEndpoint(`/load-${i}`, {
         event_types: ['load.test'],
         timeout_ms: TIMEOUT_MS,
         retry: {
@@ -101,8 +95,7 @@ describe('load: concurrent publishes while workers are killed', () => {
           max_interval_ms: 1_000,
         },
       });
-      assert.equal(ep.status, 201);
-      endpoints.push(ep.body.id);
+      endpoints.push(ep.id);
     }
 
     // Kills one extra worker every 1.5 s and starts another in its place, until the publishes are done.
@@ -114,7 +107,7 @@ describe('load: concurrent publishes while workers are killed', () => {
         const victim = workers.shift();
         await victim?.kill('SIGKILL');
         killed++;
-        workers.push(await spawnWorker(stack));
+        workers.push(await spawnWorker(h.stack));
       }
     })();
 
@@ -127,7 +120,7 @@ describe('load: concurrent publishes while workers are killed', () => {
           const i = next++;
           const res = await fetch(publishUrl, {
             method: 'POST',
-            headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+            headers: { authorization: `Bearer ${h.key}`, 'content-type': 'application/json' },
             body: JSON.stringify({ event_type: 'load.test', payload: { i } }),
           });
           const body = (await res.json()) as { deliveries: { id: string }[] };
@@ -142,13 +135,13 @@ describe('load: concurrent publishes while workers are killed', () => {
     assert.ok(killed >= 1, 'at least one worker was killed while publishing');
 
     const views = await eventually(
-      () => Promise.all(accepted.map((id) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body))),
-      (vs) => vs.every((v) => ['succeeded', 'failed', 'cancelled'].includes(v.status)),
+      () => Promise.all(accepted.map((id) => h.delivery(id))),
+      (vs) => vs.every((v) => isFinal(v.status)),
       180_000,
     ).catch(async (err) => {
       const stuck = [];
       for (const id of accepted) {
-        const v = (await api('GET', `/v1/deliveries/${id}`)).body;
+        const v = await h.delivery(id);
         if (v.status !== 'succeeded') stuck.push(`${id}: ${v.status}`);
       }
       throw new Error(`${stuck.length} deliveries never finished: ${stuck.slice(0, 10).join(', ')}`, {

@@ -3,36 +3,29 @@
 // its own, and its JSON logs must carry ids and never secrets or payloads.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { freePort } from '../../src/embedded';
 import { ID_PATTERN } from '../../src/ids';
-import { Receiver } from '../helpers/receiver';
-import { type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
 import { spawnHookflow, spawnWorker, type WorkerProcess } from '../helpers/worker-process';
 
 const PAYLOAD_MARKER = `payload-marker-${randomBytes(6).toString('hex')}`;
 const RECEIVER_DELAY_MS = 400;
 
 describe('graceful shutdown', () => {
-  let stack: Stack;
-  let receiver: Receiver;
+  // No worker in the test process: the hookflow process under test is the only one until it stops.
+  const h = useStack({ project: 'shutdown', worker: false });
   let worker: WorkerProcess | null = null;
   let inFlight = 0;
 
-  before(async () => {
-    // No worker in the test process: the hookflow process under test is the only one until it stops.
-    [stack, receiver] = await Promise.all([startStack({ worker: false }), new Receiver().start()]);
-  });
   after(async () => {
     await worker?.kill('SIGKILL');
-    await receiver?.stop();
-    await stack?.stop();
   });
 
   it('on SIGTERM answers what it accepted, finishes attempts in flight and loses nothing', async () => {
     const adminKey = `admin_${randomBytes(16).toString('hex')}`;
     const port = await freePort();
-    const hookflow = await spawnHookflow(stack, 'all', {
+    const hookflow = await spawnHookflow(h.stack, 'all', {
       HOOKFLOW_PORT: String(port),
       HOOKFLOW_ADMIN_KEY: adminKey,
       LOG_LEVEL: 'info',
@@ -49,7 +42,7 @@ describe('graceful shutdown', () => {
     };
     const project = await api('/v1/projects', adminKey, { name: 'shutdown' });
     const key = project.body.api_key.key as string;
-    const url = receiver.script('/slow', (_req, res) => {
+    const url = h.receiver.script('/slow', (_req, res) => {
       inFlight++;
       setTimeout(() => {
         inFlight--;
@@ -106,9 +99,9 @@ describe('graceful shutdown', () => {
     assert.ok(!hookflow.output().includes('GracefulShutdownPeriodExpired'));
 
     // A new worker completes everything: each accepted event reaches the receiver exactly once.
-    worker = await spawnWorker(stack, { LOG_LEVEL: 'warn' });
+    worker = await spawnWorker(h.stack, { LOG_LEVEL: 'warn' });
     const waitUntil = Date.now() + 90_000;
-    const received = () => new Map(receiver.on('/slow').map((r) => [r.headers['webhook-id'] as string, r]));
+    const received = () => new Map(h.receiver.on('/slow').map((r) => [r.headers['webhook-id'] as string, r]));
     while (accepted.some((id) => !received().has(id))) {
       assert.ok(
         Date.now() < waitUntil,
@@ -117,7 +110,7 @@ describe('graceful shutdown', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     const counts = new Map<string, number>();
-    for (const r of receiver.on('/slow')) {
+    for (const r of h.receiver.on('/slow')) {
       const id = r.headers['webhook-id'] as string;
       counts.set(id, (counts.get(id) ?? 0) + 1);
     }
@@ -156,7 +149,7 @@ describe('graceful shutdown', () => {
 
   it('serves /readyz and /metrics from a worker-only process on its own port', async () => {
     const port = await freePort();
-    const alone = await spawnWorker(stack, { HOOKFLOW_WORKER_PORT: String(port), LOG_LEVEL: 'warn' });
+    const alone = await spawnWorker(h.stack, { HOOKFLOW_WORKER_PORT: String(port), LOG_LEVEL: 'warn' });
     try {
       const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
       assert.equal(ready.status, 200);

@@ -1,31 +1,16 @@
 // The SSRF guard with HOOKFLOW_ALLOW_PRIVATE_TARGETS off: refused when an endpoint is saved, and again at
 // send time after DNS resolution, whatever got into the database.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Endpoint } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
 import { generateSecret } from '../../src/signing';
-import { Receiver } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { eventually } from '../helpers/stack';
 
 describe('SSRF guard', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let project: { id: string; key: string };
-
-  before(async () => {
-    [stack, receiver] = await Promise.all([
-      startStack({ allowPrivateTargets: false }),
-      new Receiver().start(),
-    ]);
-    project = await stack.newProject('ssrf');
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  const api = (method: string, path: string, body?: unknown) =>
-    stack.request(method, path, { key: project.key, body });
+  const h = useStack({ project: 'ssrf', allowPrivateTargets: false });
+  const { api } = h;
 
   it('refuses endpoint URLs that are or resolve to non-public addresses', async () => {
     const refused = [
@@ -59,13 +44,13 @@ describe('SSRF guard', () => {
   it('refuses at send time, after resolution, targets that got past the first check', async () => {
     // As if DNS had changed since the endpoint was saved: the documents go straight into MongoDB.
     const urls = {
-      byName: receiver.url('/by-name').replace('127.0.0.1', 'localhost'),
-      byAddress: receiver.url('/by-address'),
+      byName: h.receiver.url('/by-name').replace('127.0.0.1', 'localhost'),
+      byAddress: h.receiver.url('/by-address'),
     };
     for (const [name, url] of Object.entries(urls)) {
       await Endpoint.create({
         _id: newId('ep'),
-        project_id: project.id,
+        project_id: h.projectId,
         url,
         event_types: [`rebind.${name}`],
         retry: { max_attempts: 3, initial_interval_ms: 100, backoff_coefficient: 1, max_interval_ms: 100 },
@@ -81,6 +66,6 @@ describe('SSRF guard', () => {
       assert.match(view.last_error, /SSRF guard/);
     }
     await new Promise((r) => setTimeout(r, 500));
-    assert.equal(receiver.requests.length, 0, 'nothing reached the private receiver');
+    assert.equal(h.receiver.requests.length, 0, 'nothing reached the private receiver');
   });
 });

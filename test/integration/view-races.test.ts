@@ -2,7 +2,7 @@
 // insert at the moments a loaded store can put it (inside the attempt's upsert, before and after the
 // attempt) and check that the delivery is attempted once and ends as the receiver answered.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { Delivery, type NewDelivery, newDeliveryView } from '../../src/deliveries/model';
 import { startDeliveries, startDeliveryWorkflow } from '../../src/deliveries/start';
 import { beginAttempt } from '../../src/deliveries/view';
@@ -11,38 +11,25 @@ import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
 import { Event, newEvent } from '../../src/events/model';
 import { newId } from '../../src/ids';
 import { viewConflicts } from '../../src/metrics';
-import { Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
 
 describe('a new delivery view stored by the API and by the first attempt, in any order', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
+  const h = useStack({ project: 'races' });
+  const { api } = h;
   const collection = Delivery.collection;
   const findOneAndUpdate = collection.findOneAndUpdate;
 
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
-    ({ key } = await stack.newProject('races'));
-  });
   afterEach(() => {
     collection.findOneAndUpdate = findOneAndUpdate;
   });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
 
   /** An endpoint and an event stored, and the view of a delivery between them that nobody stored yet. */
   async function newDelivery(path: string): Promise<{ view: NewDelivery; endpoint: EndpointDoc }> {
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
+    const ep = await h.createEndpoint(path, {
       retry: { max_attempts: 5, initial_interval_ms: 100, backoff_coefficient: 1, max_interval_ms: 100 },
     });
-    assert.equal(ep.status, 201);
-    const endpoint = (await Endpoint.findById(ep.body.id).lean()) as EndpointDoc;
+    const endpoint = (await Endpoint.findById(ep.id).lean()) as EndpointDoc;
     const eventId = newId('evt');
     const common = { project_id: endpoint.project_id, event_type: `t${path}` };
     await Event.collection.insertOne(
@@ -90,37 +77,32 @@ describe('a new delivery view stored by the API and by the first attempt, in any
     }) as typeof findOneAndUpdate;
   }
 
-  async function finished(id: string) {
-    return eventually(
-      () => api('GET', `/v1/deliveries/${id}`).then((r) => r.body),
-      (v) => ['succeeded', 'failed', 'cancelled'].includes(v.status),
-    );
-  }
+  const finished = (id: string) => h.waitForStatus(id, 'final');
 
   it('attempts a delivery whose view the API stored inside the first attempt’s upsert', async () => {
-    receiver.script('/inside', status(200));
+    h.receiver.script('/inside', status(200));
     const { view, endpoint } = await newDelivery('/inside');
     raceTheApiInsert(view, 1);
-    await startDeliveryWorkflow(stack, view, endpoint);
+    await startDeliveryWorkflow(h.stack, view, endpoint);
     const done = await finished(view._id);
     assert.equal(done.status, 'succeeded');
     assert.equal(done.attempts, 1);
-    assert.equal(receiver.on('/inside').length, 1);
-    const result = await stack.client.workflow.getHandle(view.workflow_id).result();
+    assert.equal(h.receiver.on('/inside').length, 1);
+    const result = await h.stack.client.workflow.getHandle(view.workflow_id).result();
     assert.deepEqual(result, { status: 'succeeded', attemptsThisRun: 1 });
   });
 
   it('fails an attempt loudly, and retries it, when the view keeps refusing it; never ends the delivery', async () => {
-    receiver.script('/refused', status(200));
+    h.receiver.script('/refused', status(200));
     const { view, endpoint } = await newDelivery('/refused');
     const conflictsBefore = (await viewConflicts.get()).values[0]?.value ?? 0;
     // Every write of the first attempt meets the race (it gives up after four), the retry's does not.
     raceTheApiInsert(view, 4);
-    await startDeliveryWorkflow(stack, view, endpoint);
+    await startDeliveryWorkflow(h.stack, view, endpoint);
     const done = await finished(view._id);
     assert.equal(done.status, 'succeeded');
     assert.equal(done.attempts, 1, 'the attempt that could not begin made no request and is not counted');
-    assert.equal(receiver.on('/refused').length, 1);
+    assert.equal(h.receiver.on('/refused').length, 1);
     assert.equal((await viewConflicts.get()).values[0]?.value, conflictsBefore + 1);
   });
 
@@ -131,7 +113,7 @@ describe('a new delivery view stored by the API and by the first attempt, in any
     assert.ok(first !== 'cancelled');
     assert.equal(first.attempt, 1);
     // The API's insert comes second: it keeps the attempt's view and answers with it.
-    const [stored] = await startDeliveries({ client: stack.client, taskQueue: 'no-worker-polls-this' }, [
+    const [stored] = await startDeliveries({ client: h.stack.client, taskQueue: 'no-worker-polls-this' }, [
       { view, endpoint },
     ]);
     assert.equal(stored.status, 'in_progress');
@@ -149,9 +131,9 @@ describe('a new delivery view stored by the API and by the first attempt, in any
   });
 
   it('stores the view of a delivery whose API died between starting its workflow and storing its view', async () => {
-    receiver.script('/view-left', status(200));
+    h.receiver.script('/view-left', status(200));
     const { view, endpoint } = await newDelivery('/view-left');
-    await startDeliveryWorkflow(stack, view, endpoint);
+    await startDeliveryWorkflow(h.stack, view, endpoint);
     const done = await finished(view._id);
     assert.equal(done.status, 'succeeded');
     assert.equal(done.attempts, 1);
@@ -170,7 +152,7 @@ describe('a new delivery view stored by the API and by the first attempt, in any
       attempts.map((a: { attempt: number; status: string }) => [a.attempt, a.status]),
       [[1, 'succeeded']],
     );
-    const requests = receiver.on('/view-left');
+    const requests = h.receiver.on('/view-left');
     assert.equal(requests.length, 1);
     assert.equal(requests[0].headers['webhook-id'], view.event_id);
 
