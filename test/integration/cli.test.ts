@@ -4,15 +4,16 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { deliveryWorkflowInput } from '../../src/deliveries/start';
 import { deliveryWorkflowId, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
 import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
 import { viewsReconciled } from '../../src/metrics';
-import { Receiver, type Responder, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { type Responder, status } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 
 const HOUR = 3_600_000;
 
@@ -48,28 +49,13 @@ function readmeCommands(): Map<string, string> {
 }
 
 describe('operating with the temporal CLI (README commands)', () => {
-  let stack: Stack;
-  let receiver: Receiver;
-  let key: string;
+  // The view reconciler every second, so that the views of terminated deliveries follow quickly.
+  const h = useStack({ project: 'cli', reconcileIntervalMs: 1_000 });
+  const { api } = h;
   const commands = readmeCommands();
-
-  before(async () => {
-    // The view reconciler every second, so that the views of terminated deliveries follow quickly.
-    [stack, receiver] = await Promise.all([
-      startStack({ reconcileIntervalMs: 1_000 }),
-      new Receiver().start(),
-    ]);
-    ({ key } = await stack.newProject('cli'));
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
-
-  const api = (method: string, path: string, body?: unknown) => stack.request(method, path, { key, body });
   const views = (endpointId: string) =>
     api('GET', `/v1/deliveries?endpoint_id=${endpointId}`).then((r) => r.body.data as DeliveryJson[]);
-
-  const delivery = (id: string) => api('GET', `/v1/deliveries/${id}`).then((r) => r.body as DeliveryJson);
+  const delivery = (id: string): Promise<DeliveryJson> => h.delivery(id);
 
   /** Runs the README's `cli:<name>` command for an endpoint's deliveries (a string) or for one workflow. */
   async function run(name: string, target: string | { workflowId: string }): Promise<string> {
@@ -78,8 +64,8 @@ describe('operating with the temporal CLI (README commands)', () => {
     const { stdout } = await promisify(execFile)('bash', ['-c', command], {
       env: {
         ...process.env,
-        PATH: `${dirname(stack.temporalBinary)}:${process.env.PATH}`,
-        TEMPORAL_ADDRESS: stack.temporalAddress,
+        PATH: `${dirname(h.stack.temporalBinary)}:${process.env.PATH}`,
+        TEMPORAL_ADDRESS: h.stack.temporalAddress,
         ...(typeof target === 'string' ? { ENDPOINT_ID: target } : { WORKFLOW_ID: target.workflowId }),
       },
     });
@@ -88,7 +74,7 @@ describe('operating with the temporal CLI (README commands)', () => {
 
   /** The `temporal` CLI with other arguments than the README's. */
   async function temporal(...args: string[]): Promise<void> {
-    await promisify(execFile)(stack.temporalBinary, [...args, '--address', stack.temporalAddress]);
+    await promisify(execFile)(h.stack.temporalBinary, [...args, '--address', h.stack.temporalAddress]);
   }
 
   /** The one delivery of a new endpoint at `path`, once it waits to retry after `attempts` attempts. */
@@ -98,15 +84,9 @@ describe('operating with the temporal CLI (README commands)', () => {
     retry: object = HOUR_BACKOFF,
     attempts = 1,
   ): Promise<DeliveryJson> {
-    receiver.script(path, ...responders);
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
-      retry,
-    });
-    assert.equal(ep.status, 201);
-    const event = await api('POST', '/v1/events', { event_type: `t${path}`, payload: {} });
-    const id = event.body.deliveries[0].id as string;
+    h.receiver.script(path, ...responders);
+    await h.createEndpoint(path, { retry });
+    const { id } = await h.publishTo(path, {});
     return eventually(
       () => delivery(id),
       (v) => v.status === 'retrying' && v.attempts === attempts,
@@ -115,7 +95,7 @@ describe('operating with the temporal CLI (README commands)', () => {
 
   /** How the workflow closed, once it has (the view is written a workflow task before that). */
   async function closeStatus(workflowId: string): Promise<string> {
-    const handle = stack.client.workflow.getHandle(workflowId);
+    const handle = h.stack.client.workflow.getHandle(workflowId);
     return eventually(
       async () => (await handle.describe()).status.name,
       (s) => s !== 'RUNNING',
@@ -125,7 +105,7 @@ describe('operating with the temporal CLI (README commands)', () => {
   /** Completed passes of the view reconciler so far. */
   async function reconcilerPasses(): Promise<number> {
     let n = 0;
-    for await (const _ of stack.client.workflow.list({
+    for await (const _ of h.stack.client.workflow.list({
       query: `WorkflowType = 'reconcileViewsWorkflow' AND ExecutionStatus = 'Completed'`,
     }))
       n++;
@@ -139,16 +119,10 @@ describe('operating with the temporal CLI (README commands)', () => {
     responder: ReturnType<typeof status>,
     retry?: object,
   ) {
-    receiver.script(path, responder);
-    const ep = await api('POST', '/v1/endpoints', {
-      url: receiver.url(path),
-      event_types: [`t${path}`],
-      retry,
-    });
-    assert.equal(ep.status, 201);
-    for (let i = 0; i < count; i++)
-      await api('POST', '/v1/events', { event_type: `t${path}`, payload: { i } });
-    return ep.body.id as string;
+    h.receiver.script(path, responder);
+    const ep = await h.createEndpoint(path, { retry });
+    for (let i = 0; i < count; i++) await h.publishTo(path, { i });
+    return ep.id as string;
   }
 
   /** Waits until Temporal's visibility shows `count` deliveries of the endpoint with that status. */
@@ -156,7 +130,7 @@ describe('operating with the temporal CLI (README commands)', () => {
     await eventually(
       async () => {
         let n = 0;
-        for await (const _ of stack.client.workflow.list({
+        for await (const _ of h.stack.client.workflow.list({
           query: `HookflowEndpointId = '${endpointId}' AND HookflowDeliveryStatus = '${deliveryStatus}'`,
         }))
           n++;
@@ -181,7 +155,7 @@ describe('operating with the temporal CLI (README commands)', () => {
   it('retries every retrying delivery of an endpoint now', async () => {
     const ep = await endpointWith('/bulk-retry', 3, status(503), HOUR_BACKOFF);
     await visible(ep, 'retrying', 3);
-    receiver.script('/bulk-retry', status(200));
+    h.receiver.script('/bulk-retry', status(200));
     await run('retry-now', ep);
     const done = await eventually(
       () => views(ep),
@@ -204,13 +178,13 @@ describe('operating with the temporal CLI (README commands)', () => {
       30_000,
     );
     await visible(ep, 'cancelled', 3);
-    assert.equal(receiver.on('/bulk-cancel').length, 3);
+    assert.equal(h.receiver.on('/bulk-cancel').length, 3);
   });
 
   it('redelivers every failed delivery of an endpoint by resetting it, and the views follow', async () => {
     const ep = await endpointWith('/bulk-reset', 2, status(400));
     await visible(ep, 'failed', 2);
-    receiver.script('/bulk-reset', status(200));
+    h.receiver.script('/bulk-reset', status(200));
     await run('redeliver', ep);
     const done = await eventually(
       () => views(ep),
@@ -226,7 +200,7 @@ describe('operating with the temporal CLI (README commands)', () => {
         [400, 200],
       );
     }
-    const requests = receiver.on('/bulk-reset');
+    const requests = h.receiver.on('/bulk-reset');
     assert.equal(requests.length, 4);
     assert.deepEqual(
       requests
@@ -265,7 +239,7 @@ describe('operating with the temporal CLI (README commands)', () => {
       await visible(d.endpoint_id, 'cancelled', 1);
       // Closed: no further request can come.
       assert.equal(await closeStatus(d.workflow_id), 'CANCELLED');
-      assert.equal(receiver.on(path).length, attempts);
+      assert.equal(h.receiver.on(path).length, attempts);
       assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
     });
   }
@@ -350,8 +324,8 @@ describe('operating with the temporal CLI (README commands)', () => {
       replay_of_delivery_id: d.id,
       workflow_id: deliveryWorkflowId(id),
     };
-    await stack.client.workflow.start('deliveryWorkflow', {
-      taskQueue: stack.taskQueue,
+    await h.stack.client.workflow.start('deliveryWorkflow', {
+      taskQueue: h.stack.taskQueue,
       workflowId: view.workflow_id,
       args: [deliveryWorkflowInput(view, endpoint)],
       workflowRunTimeout: '3 seconds',

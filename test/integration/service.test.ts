@@ -2,14 +2,15 @@
 // /docs page in headless Chromium, Prometheus metrics that move with deliveries, and readiness.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020';
 import type Koa from 'koa';
 import { chromium } from 'playwright-core';
 import { openApiPath } from '../../src/http/openapi';
-import { Receiver, status } from '../helpers/receiver';
-import { type ApiResponse, eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
+import { type ApiResponse, eventually } from '../helpers/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -40,20 +41,14 @@ function parseMetrics(text: string): Map<string, number> {
 }
 
 describe('service', () => {
-  let stack: Stack;
-  let receiver: Receiver;
+  const h = useStack({ project: 'service' });
   let spec: Spec;
   const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
   const checked = new Set<string>();
 
   before(async () => {
-    [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
-    spec = (await stack.request('GET', '/openapi.json')).body;
+    spec = (await h.api('GET', '/openapi.json', undefined, null)).body;
     ajv.addSchema(spec, 'spec');
-  });
-  after(async () => {
-    await receiver?.stop();
-    await stack?.stop();
   });
 
   /** Calls the API and checks the answer against what the document says this route answers. */
@@ -64,7 +59,7 @@ describe('service', () => {
     opts: { key?: string; body?: unknown } = {},
   ): Promise<ApiResponse> => {
     const path = template.replace(/\{(\w+)\}/g, (_, name) => params[name]);
-    const res = await stack.request(method, path, opts);
+    const res = await h.stack.request(method, path, opts);
     const operation = spec.paths[template]?.[method.toLowerCase()];
     assert.ok(operation, `${method} ${template} is not in the document`);
     const answer = operation.responses[String(res.status)];
@@ -92,7 +87,7 @@ describe('service', () => {
     for (const [path, item] of Object.entries(spec.paths as Record<string, object>)) {
       for (const method of Object.keys(item)) documented.add(`${method.toUpperCase()} ${path}`);
     }
-    const app = stack.app;
+    const app = h.stack.app;
     const routed = registeredRoutes(app);
     // /docs/{asset} serves the page's own files: not part of the API.
     routed.delete('GET /docs/{asset}');
@@ -101,7 +96,7 @@ describe('service', () => {
   });
 
   it('answers every route with what the document says', async () => {
-    const admin = stack.adminKey;
+    const admin = h.stack.adminKey;
     const project = await call('POST', '/v1/projects', {}, { key: admin, body: { name: 'spec' } });
     const key = project.body.api_key.key as string;
     await call('POST', '/v1/projects', {}, { body: { name: 'x' } }); // 401
@@ -113,7 +108,7 @@ describe('service', () => {
     await call('DELETE', '/v1/api-keys/{id}', { id: apiKey.body.id }, { key });
     await call('DELETE', '/v1/api-keys/{id}', { id: 'key_00000000000000000000' }, { key }); // 404
 
-    const url = receiver.script('/spec', status(200, 'ok'));
+    const url = h.receiver.script('/spec', status(200, 'ok'));
     const endpoint = await call(
       'POST',
       '/v1/endpoints',
@@ -136,7 +131,7 @@ describe('service', () => {
     await call('GET', '/v1/events', {}, { key });
     await call('GET', '/v1/events/{id}', { id: evt }, { key });
     await eventually(
-      () => stack.request('GET', `/v1/deliveries/${dlv}`, { key }),
+      () => h.stack.request('GET', `/v1/deliveries/${dlv}`, { key }),
       (r) => r.body.status === 'succeeded',
     );
     await call('POST', '/v1/events/{id}/replay', { id: evt }, { key });
@@ -182,20 +177,20 @@ describe('service', () => {
 
   it('counts deliveries, attempts and publishes in /metrics, with the SDK metrics alongside', async () => {
     const scrape = async () => {
-      const res = await fetch(`${stack.baseUrl}/metrics`);
+      const res = await fetch(`${h.stack.baseUrl}/metrics`);
       assert.equal(res.status, 200);
       assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
       return parseMetrics(await res.text());
     };
-    const { key } = await stack.newProject('metrics');
-    const ok = receiver.script('/metrics-ok', status(204));
-    const broken = receiver.script('/metrics-broken', status(500, 'no'));
+    const { key } = await h.stack.newProject('metrics');
+    const ok = h.receiver.script('/metrics-ok', status(204));
+    const broken = h.receiver.script('/metrics-broken', status(500, 'no'));
     const retry = { max_attempts: 1 };
     for (const [url, type] of [
       [ok, 'm.ok'],
       [broken, 'm.broken'],
     ]) {
-      const res = await stack.request('POST', '/v1/endpoints', {
+      const res = await h.stack.request('POST', '/v1/endpoints', {
         key,
         body: { url, event_types: [type], retry },
       });
@@ -205,7 +200,7 @@ describe('service', () => {
     const get = (m: Map<string, number>, name: string) => m.get(name) ?? 0;
     for (let i = 0; i < 3; i++) {
       for (const type of ['m.ok', 'm.broken']) {
-        const res = await stack.request('POST', '/v1/events', {
+        const res = await h.stack.request('POST', '/v1/events', {
           key,
           body: { event_type: type, payload: { i } },
         });
@@ -267,10 +262,10 @@ describe('service', () => {
       const foreign: string[] = [];
       const errors: string[] = [];
       page.on('request', (r) => {
-        if (!r.url().startsWith(stack.baseUrl) && !r.url().startsWith('data:')) foreign.push(r.url());
+        if (!r.url().startsWith(h.stack.baseUrl) && !r.url().startsWith('data:')) foreign.push(r.url());
       });
       page.on('pageerror', (e) => errors.push(e.message));
-      const res = await page.goto(`${stack.baseUrl}/docs`);
+      const res = await page.goto(`${h.stack.baseUrl}/docs`);
       assert.equal(res?.status(), 200);
       await page.waitForSelector('.opblock-summary-path', { timeout: 30_000 });
       const shown = await page.$$eval('.opblock', (blocks) =>
@@ -292,16 +287,16 @@ describe('service', () => {
   });
 
   it('reports MongoDB unreachable in /readyz, and ready again once it is back', async () => {
-    const restart = stack.restartFerretDB(8000);
+    const restart = h.stack.restartFerretDB(8000);
     const down = await eventually(
-      () => stack.request('GET', '/readyz'),
+      () => h.stack.request('GET', '/readyz'),
       (r) => r.status === 503,
       7000,
     );
     assert.deepEqual(down.body, { status: 'not ready', mongodb: false, temporal: true, draining: false });
     await restart;
     await eventually(
-      () => stack.request('GET', '/readyz'),
+      () => h.stack.request('GET', '/readyz'),
       (r) => r.status === 200,
       30_000,
     );

@@ -1,34 +1,25 @@
 // Opt-in (`npm run test:scale`, minutes long): a bulk replay of 10,000 failed deliveries. The views and
 // events are seeded straight into MongoDB; the operation then replays every one of them, each exactly once.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { Delivery } from '../../src/deliveries/model';
 import { deliveryWorkflowId } from '../../src/delivery-contract';
 import { Event } from '../../src/events/model';
 import { newId } from '../../src/ids';
-import { Receiver, status } from '../helpers/receiver';
-import { eventually, type Stack, startStack } from '../helpers/stack';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
+import { eventually } from '../helpers/stack';
 
 const COUNT = Number(process.env.SCALE_COUNT ?? 10_000);
 
 describe(`bulk replay of ${COUNT} deliveries`, () => {
-  let stack: Stack;
-  let receiver: Receiver;
-
-  before(async () => {
-    [stack, receiver] = await Promise.all([startStack({ bulkPageSize: 100 }), new Receiver().start()]);
-  });
-  after(async () => {
-    await Promise.all([stack?.stop(), receiver?.stop()]);
-  });
+  const h = useStack({ project: 'scale', bulkPageSize: 100 });
+  const { api } = h;
 
   it('replays every matching delivery once and reports progress up to the total', async () => {
-    const { id: projectId, key } = await stack.newProject('scale');
-    receiver.script('/scale', status(200));
-    const ep = await stack.request('POST', '/v1/endpoints', {
-      key,
-      body: { url: receiver.url('/scale'), event_types: ['scale.test'] },
-    });
+    const projectId = h.projectId;
+    h.receiver.script('/scale', status(200));
+    const ep = await h.createEndpoint('/scale', { event_types: ['scale.test'] });
     const seeded = Date.now();
     for (let batch = 0; batch < COUNT; batch += 1000) {
       const size = Math.min(1000, COUNT - batch);
@@ -49,10 +40,10 @@ describe(`bulk replay of ${COUNT} deliveries`, () => {
           return {
             _id: id,
             project_id: projectId,
-            endpoint_id: ep.body.id,
+            endpoint_id: ep.id,
             event_id: event._id,
             event_type: 'scale.test',
-            url: receiver.url('/scale'),
+            url: h.receiver.url('/scale'),
             status: 'failed',
             attempts: 1,
             trigger: 'initial',
@@ -64,13 +55,12 @@ describe(`bulk replay of ${COUNT} deliveries`, () => {
     process.stdout.write(`# seeded ${COUNT} failed deliveries in ${Date.now() - seeded} ms\n`);
 
     const started = Date.now();
-    const op = await stack.request('POST', '/v1/deliveries/replay', {
-      key,
-      body: { filter: { endpoint_id: ep.body.id, status: 'failed' } },
+    const op = await api('POST', '/v1/deliveries/replay', {
+      filter: { endpoint_id: ep.id, status: 'failed' },
     });
     assert.equal(op.status, 202);
     const done = await eventually(
-      () => stack.request('GET', `/v1/operations/${op.body.id}`, { key }).then((r) => r.body),
+      () => api('GET', `/v1/operations/${op.body.id}`).then((r) => r.body),
       (o) => o.status !== 'running',
       30 * 60_000,
     );
@@ -81,7 +71,7 @@ describe(`bulk replay of ${COUNT} deliveries`, () => {
     assert.equal(done.total, COUNT);
     assert.equal(done.done, COUNT);
     assert.equal(done.replayed, COUNT);
-    const received = await receiver.waitFor('/scale', COUNT, 60 * 60_000);
+    const received = await h.receiver.waitFor('/scale', COUNT, 60 * 60_000);
     process.stdout.write(
       `# all ${COUNT} replays received ${Date.now() - started} ms after the operation started\n`,
     );
