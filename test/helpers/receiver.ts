@@ -11,10 +11,12 @@ export interface ReceivedRequest {
 
 export type Responder = (req: ReceivedRequest, res: ServerResponse) => void;
 
-/** A real HTTP receiver on loopback whose answers a test scripts per path. */
+/** A real HTTP receiver on loopback whose answers a test scripts per path (the bench's too). */
 export class Receiver {
   readonly requests: ReceivedRequest[] = [];
   private readonly scripts = new Map<string, Responder[]>();
+  private unscripted: Responder = status(200, 'ok');
+  private readonly keepRequests: boolean;
   private readonly server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -26,13 +28,19 @@ export class Receiver {
         body: Buffer.concat(chunks).toString('utf8'),
         at: Date.now(),
       };
-      this.requests.push(received);
+      if (this.keepRequests) this.requests.push(received);
       const queue = this.scripts.get(received.path);
       const respond = queue && queue.length > 1 ? queue.shift() : queue?.[0];
-      if (respond) respond(received, res);
-      else status(200, 'ok')(received, res);
+      (respond ?? this.unscripted)(received, res);
     });
   });
+
+  /** `keepRequests: false` keeps no request (a long benchmark's receiver). */
+  constructor({ keepRequests = true } = {}) {
+    this.keepRequests = keepRequests;
+    // Senders keep their connections open between requests, as webhook receivers usually let them.
+    this.server.keepAliveTimeout = 60_000;
+  }
 
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
@@ -41,6 +49,11 @@ export class Receiver {
 
   url(path: string): string {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
+  }
+
+  /** Answers requests to paths without a script (by default 200 `ok`). */
+  fallback(responder: Responder): void {
+    this.unscripted = responder;
   }
 
   /** Answers requests to `path` with these responders in turn; the last one repeats. */

@@ -16,7 +16,53 @@ import { createLogger } from '../../src/logger';
 import { connectTemporalClient } from '../../src/temporal';
 import { createDeliveryWorker } from '../../src/worker';
 
-const HOME = join(__dirname, '..', '..', '.hookflow');
+export const HOOKFLOW_HOME = join(__dirname, '..', '..', '.hookflow');
+
+/** The embedded Temporal dev server and FerretDB on free ports, their data in `dataDir`. */
+export interface EmbeddedServers {
+  temporalAddress: string;
+  mongoUri: string;
+  /** The servers' process ids (Temporal, then FerretDB), as they are now. */
+  pids(): number[];
+  /** Stops the Temporal dev server (SIGTERM) and starts it again on the same port and database file. */
+  restartTemporal(downMs?: number): Promise<void>;
+  /** Stops FerretDB and starts it again on the same port and data after `downMs`. */
+  restartFerretDB(downMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedServers(dataDir: string, database = 'hookflow'): Promise<EmbeddedServers> {
+  const temporalPort = await freePort();
+  let ferretPort = await freePort();
+  while (ferretPort === temporalPort) ferretPort = await freePort();
+  const launchTemporal = () =>
+    startTemporalDevServer({ home: HOOKFLOW_HOME, dataDir, port: temporalPort, uiPort: 0, headless: true });
+  const launchFerretDB = () => startFerretDB({ home: HOOKFLOW_HOME, dataDir, port: ferretPort });
+  const started = await Promise.allSettled([launchTemporal(), launchFerretDB()]);
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw failed.reason;
+  }
+  // Both servers keep their data in dataDir, so a restart picks up where they stopped.
+  let [temporal, ferretdb] = started.map((s) => (s as PromiseFulfilledResult<ChildServer>).value);
+  return {
+    temporalAddress: `127.0.0.1:${temporalPort}`,
+    mongoUri: `mongodb://127.0.0.1:${ferretPort}/${database}`,
+    pids: () => [temporal, ferretdb].flatMap((server) => (server.process.pid ? [server.process.pid] : [])),
+    async restartTemporal(downMs = 0) {
+      await temporal.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      temporal = await launchTemporal();
+    },
+    async restartFerretDB(downMs = 0) {
+      await ferretdb.stop();
+      await new Promise((r) => setTimeout(r, downMs));
+      ferretdb = await launchFerretDB();
+    },
+    stop: () => Promise.all([temporal.stop(), ferretdb.stop()]).then(() => {}),
+  };
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read free-form JSON answers and assert on their fields.
 type Json = any;
@@ -43,10 +89,8 @@ export interface Stack {
     path: string,
     opts?: { key?: string; body?: unknown; headers?: Record<string, string> },
   ): Promise<ApiResponse<T>>;
-  /** Stops the Temporal dev server (SIGTERM) and starts it again on the same port and database file. */
-  restartTemporal(downMs?: number): Promise<void>;
-  /** Stops FerretDB and starts it again on the same port and data after `downMs`. */
-  restartFerretDB(downMs?: number): Promise<void>;
+  restartTemporal: EmbeddedServers['restartTemporal'];
+  restartFerretDB: EmbeddedServers['restartFerretDB'];
   /** Creates a project and returns its API key. */
   newProject(name?: string): Promise<{ id: string; key: string }>;
   stop(): Promise<void>;
@@ -70,22 +114,8 @@ export async function startStack({
   reconcileIntervalMs,
 }: StackOptions = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-test-'));
-  const temporalPort = await freePort();
-  let ferretPort = await freePort();
-  while (ferretPort === temporalPort) ferretPort = await freePort();
-  const launchTemporal = () =>
-    startTemporalDevServer({ home: HOME, dataDir, port: temporalPort, uiPort: 0, headless: true });
-  const launchFerretDB = () => startFerretDB({ home: HOME, dataDir, port: ferretPort });
-  const started = await Promise.allSettled([launchTemporal(), launchFerretDB()]);
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) {
-    await Promise.all(started.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
-    throw failed.reason;
-  }
-  // Both servers keep their data in dataDir, so a restart picks up where they stopped.
-  let [temporal, ferretdb] = started.map((s) => (s as PromiseFulfilledResult<ChildServer>).value);
-  const mongoUri = `mongodb://127.0.0.1:${ferretPort}/hookflow`;
-  const temporalAddress = `127.0.0.1:${temporalPort}`;
+  const servers = await startEmbeddedServers(dataDir);
+  const { mongoUri, temporalAddress } = servers;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
   await connectMongo(mongoUri);
   const client = await connectTemporalClient(temporalAddress, 'default', logger);
@@ -143,18 +173,10 @@ export async function startStack({
     mongoUri,
     taskQueue,
     dataDir,
-    temporalBinary: join(HOME, 'venv', 'bin', 'temporal'),
+    temporalBinary: join(HOOKFLOW_HOME, 'venv', 'bin', 'temporal'),
     request,
-    async restartTemporal(downMs = 0) {
-      await temporal.stop();
-      await new Promise((r) => setTimeout(r, downMs));
-      temporal = await launchTemporal();
-    },
-    async restartFerretDB(downMs = 0) {
-      await ferretdb.stop();
-      await new Promise((r) => setTimeout(r, downMs));
-      ferretdb = await launchFerretDB();
-    },
+    restartTemporal: servers.restartTemporal,
+    restartFerretDB: servers.restartFerretDB,
     async newProject(name = 'test') {
       const res = await request('POST', '/v1/projects', { key: adminKey, body: { name } });
       if (res.status !== 201)
@@ -171,7 +193,7 @@ export async function startStack({
       }
       await client.connection.close();
       await mongoose.disconnect();
-      await Promise.all([temporal.stop(), ferretdb.stop()]);
+      await servers.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,6 +1,7 @@
 // hookflow in its own process (`src/main.ts <role>`) against a test stack's servers, so that a test can
-// SIGKILL or SIGTERM it and read what it printed.
+// SIGKILL or SIGTERM it and read what it printed. The bench launches its processes with it too.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/embedded';
 import type { Stack } from './stack';
@@ -15,13 +16,24 @@ export interface HookflowProcess {
 
 export type WorkerProcess = HookflowProcess;
 
+/** The servers and task queue a hookflow process works on. */
+export type HookflowTarget = Pick<Stack, 'mongoUri' | 'temporalAddress' | 'taskQueue'>;
+
+export interface SpawnOptions {
+  /** Node flags before the script (e.g. --cpu-prof). */
+  nodeArgs?: string[];
+  /** A file that receives everything the process prints, as well. */
+  logFile?: string;
+}
+
 export async function spawnHookflow(
-  stack: Stack,
+  stack: HookflowTarget,
   role: 'all' | 'api' | 'worker',
   env: Record<string, string> = {},
+  { nodeArgs = [], logFile }: SpawnOptions = {},
 ): Promise<HookflowProcess> {
   const root = join(__dirname, '..', '..');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts', role], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -38,12 +50,13 @@ export async function spawnHookflow(
     },
   });
   let output = '';
-  child.stdout?.on('data', (d) => {
-    output += d;
-  });
-  child.stderr?.on('data', (d) => {
-    output += d;
-  });
+  const log = logFile ? createWriteStream(logFile) : null;
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on('data', (d) => {
+      output += d;
+      log?.write(d);
+    });
+  }
   process.once('exit', () => child.kill('SIGKILL'));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
@@ -64,5 +77,5 @@ export async function spawnHookflow(
   };
 }
 
-export const spawnWorker = (stack: Stack, env: Record<string, string> = {}) =>
+export const spawnWorker = (stack: HookflowTarget, env: Record<string, string> = {}) =>
   spawnHookflow(stack, 'worker', env);
