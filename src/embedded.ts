@@ -58,10 +58,8 @@ function launch(command: string, args: string[], logFile: string): ChildServer {
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
   // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
-  // Both servers are Go programs. Go's default (GOGC=100) collects whenever the heap doubles; at 400, with a
-  // soft limit that makes it collect more often near 640 MiB, they spent 10–25 % less CPU on the same work,
-  // the Temporal server peaking at about 600 MiB instead of 320 (bench/README.md, fifth round). The
-  // caller's own GOGC / GOMEMLIMIT win.
+  // Both servers are Go programs: collecting less often (GOGC=400, with a soft limit near 640 MiB) trades
+  // memory for CPU, measured in bench/README.md. The caller's own GOGC / GOMEMLIMIT win.
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { GOGC: '400', GOMEMLIMIT: '640MiB', ...process.env },
@@ -106,10 +104,8 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     'journal_mode=wal',
     '--sqlite-pragma',
     'synchronous=normal',
-    // The history service loads new transfer tasks (a new workflow's first task, among others) at most 20
-    // times a second per shard by default, so a task waited 20–50 ms before matching saw it: the largest part
-    // of a delivery's latency at moderate rates. At 200 a started workflow's first task reaches the worker in
-    // a millisecond or two (bench/README.md, seventh round).
+    // The history service loads new transfer tasks (a new workflow's first task among them) 20 times a
+    // second per shard by default, which was most of a delivery's latency at moderate rates (bench/README.md).
     '--dynamic-config-value',
     'history.transferProcessorMaxPollRPS=200',
     '--log-level',

@@ -1,11 +1,8 @@
-// One delivery = one workflow. Retries happen inside the sendWebhook activity (its RetryPolicy), so a delivery
-// that succeeds at once costs a single activity. The first attempt runs alone, so that when it fails the
-// workflow can flip the HookflowDeliveryStatus search attribute to `retrying` before the backoff.
-//
-// The first attempt of a run is a local activity: it runs inside the workflow task that started the
-// workflow, so a delivery that succeeds at once is one workflow task and no activity task round trip through
-// the server (about half of Temporal's work per delivery). Retries stay regular activities, whose RetryPolicy
-// and heartbeats carry the backoff that cancel and retryNow act on.
+// One delivery = one workflow. The first attempt is a local activity inside the workflow task that starts the
+// run, so a delivery that succeeds at once is one workflow task and no activity task through the server. If
+// it fails, the workflow marks the delivery `retrying` (search attribute included), waits out the first
+// backoff, and runs the rest of the schedule as one regular activity whose RetryPolicy and heartbeats carry
+// the backoff that cancel and retryNow act on. Statuses move by the status machine (src/deliveries/status.ts).
 import {
   ActivityCancellationType,
   ActivityFailure,

@@ -4,8 +4,8 @@
 // Guards (this attempt began last, the delivery was not cancelled by this run) sit in the write's filter next
 // to `_id`, so each write is one atomic round trip on MongoDB. The embedded FerretDB serves such a filter
 // from its `_id` index too (tools/ferretdb/patch.mjs); any filter without `_id` makes it scan the collection.
-// The writes go to the driver's collections, bypassing mongoose's casting and hydration (about half the
-// client CPU of each call), so they set `updated_at` themselves.
+// The writes go to the driver's collections, bypassing mongoose's casting and hydration (most of the client
+// CPU of each call, bench/README.md), so they set `updated_at` themselves.
 import type { QueryFilter } from 'mongoose';
 import { isDuplicateKeyError } from '../db';
 import { derivedIds } from '../ids';

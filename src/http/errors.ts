@@ -1,4 +1,5 @@
-// The one mapping from errors to HTTP answers: {"detail": "..."} with the right status, or DESIGN.md's 422 list.
+// The one mapping from errors to HTTP answers: {"detail": "..."} with the right status, or for 422 the list of
+// problems the README documents (`detail: [{loc, msg, type}]`).
 import { STATUS_CODES } from 'node:http';
 import { ServiceError } from '@temporalio/client';
 import type { Context, Next } from 'koa';

@@ -27,7 +27,7 @@ const failing = (n: number) => [
   status(500),
   ...Array.from({ length: n - 1 }, () => status(503, '', { 'retry-after': '3600' })),
 ];
-const SEED_FIELDS = [
+const DELIVERY_FIELDS = [
   'id',
   'endpoint_id',
   'event_id',
@@ -148,13 +148,13 @@ describe('delivery control', () => {
     assert.equal(h.receiver.on(path).length, 3);
   });
 
-  it('replays a delivery as a new one with lineage, the seed fields and the replay header', async () => {
+  it('replays a delivery as a new one with lineage, every delivery field and the replay header', async () => {
     const path = '/replay-one';
     const { endpoint, event, delivery: d } = await deliver(path);
     await h.waitForStatus(d.id, 'succeeded');
     const res = await api('POST', `/v1/deliveries/${d.id}/replay`);
     assert.equal(res.status, 202);
-    for (const field of SEED_FIELDS) assert.ok(field in res.body, `response carries ${field}`);
+    for (const field of DELIVERY_FIELDS) assert.ok(field in res.body, `response carries ${field}`);
     assert.notEqual(res.body.id, d.id);
     assert.equal(res.body.replay_of_delivery_id, d.id);
     assert.equal(res.body.trigger, 'replay');
