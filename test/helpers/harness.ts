@@ -3,8 +3,10 @@
 // offers what the tests do over and over: create endpoints, publish, wait for a status, verify a signature.
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { type DeliveryStatus, FINAL_STATUSES } from '../../src/deliveries/status';
+import { SearchAttributes } from '../../src/delivery-contract';
 import { type ReceivedRequest, Receiver } from './receiver';
 import { type ApiResponse, eventually, type Stack, type StackOptions, startStack } from './stack';
 
@@ -32,6 +34,10 @@ export interface Harness {
   delivery(id: string, key?: string): Promise<Json>;
   /** Waits until the delivery's view has `status` (`final`: any final status) and returns the view. */
   waitForStatus(id: string, status: DeliveryStatus | 'final', timeoutMs?: number): Promise<Json>;
+  /** Waits until the bulk operation's answer satisfies `done` and returns it. */
+  waitForOperation(id: string, done: (operation: Json) => boolean, timeoutMs?: number): Promise<Json>;
+  /** Waits until the delivery's workflow has closed; returns how, and its HookflowDeliveryStatus. */
+  closedWorkflow(workflowId: string): Promise<{ description: WorkflowExecutionDescription; status: string }>;
   /** Verifies a received request's signature with the official `standardwebhooks` package; throws if bad. */
   verifySignature(secret: string, req: ReceivedRequest): unknown;
   /** Whether the request's signature verifies with `secret`. */
@@ -103,6 +109,17 @@ export function useStack(options: HarnessOptions = {}): Harness {
         (d) => (status === 'final' ? FINAL_STATUSES.includes(d?.status) : d?.status === status),
         timeoutMs,
       ),
+    waitForOperation: (id, done, timeoutMs = 30_000) =>
+      eventually(() => harness.api('GET', `/v1/operations/${id}`).then((r) => r.body), done, timeoutMs),
+    async closedWorkflow(workflowId) {
+      const handle = harness.stack.client.workflow.getHandle(workflowId);
+      const description = await eventually(
+        () => handle.describe(),
+        (d) => d.status.name !== 'RUNNING',
+      );
+      const status = description.typedSearchAttributes.get(SearchAttributes.status) as string;
+      return { description, status };
+    },
     verifySignature: (secret, req) =>
       new Webhook(secret).verify(req.body, {
         'webhook-id': String(req.headers['webhook-id']),

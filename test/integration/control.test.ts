@@ -93,14 +93,9 @@ describe('delivery control', () => {
       const view = await h.waitForStatus(d.id, 'cancelled', 5_000);
       assert.ok(Date.now() - started < 5_000);
       assert.equal(view.next_attempt_at, null);
-      const wf = await eventually(
-        () => h.stack.client.workflow.getHandle(d.workflow_id).describe(),
-        (w) => w.status.name === 'COMPLETED',
-      );
-      assert.equal(
-        wf.typedSearchAttributes.get({ name: 'HookflowDeliveryStatus', type: 'KEYWORD' } as never),
-        'cancelled',
-      );
+      const wf = await h.closedWorkflow(d.workflow_id);
+      assert.equal(wf.description.status.name, 'COMPLETED');
+      assert.equal(wf.status, 'cancelled');
       await new Promise((r) => setTimeout(r, 1000));
       assert.equal(h.receiver.on(path).length, failedAttempts, 'no request after the cancel');
       const again = await api('POST', `/v1/deliveries/${d.id}/cancel`);
@@ -258,11 +253,7 @@ describe('delivery control', () => {
       filter: { endpoint_id: ep.body.id, status: 'failed' },
     });
     assert.equal(started.status, 202);
-    const op = await eventually(
-      () => api('GET', `/v1/operations/${started.body.id}`).then((r) => r.body),
-      (o) => o.status === 'completed',
-      120_000,
-    );
+    const op = await h.waitForOperation(started.body.id, (o) => o.status === 'completed', 120_000);
     assert.equal(op.total, count);
     assert.equal(op.done, count);
     assert.equal(op.replayed, count);
@@ -289,20 +280,14 @@ describe('delivery control', () => {
     const empty = await api('POST', `/v1/endpoints/${endpoint.id}/recover`, {
       since: '2999-01-01T00:00:00Z',
     });
-    const none = await eventually(
-      () => api('GET', `/v1/operations/${empty.body.id}`).then((r) => r.body),
-      (o) => o.status === 'completed',
-    );
+    const none = await h.waitForOperation(empty.body.id, (o) => o.status === 'completed');
     assert.equal(none.total, 0);
     const res = await api('POST', `/v1/endpoints/${endpoint.id}/recover`, {
       since: new Date(Date.now() - HOUR).toISOString(),
     });
     assert.equal(res.status, 202);
     assert.equal(res.body.kind, 'recover');
-    const op = await eventually(
-      () => api('GET', `/v1/operations/${res.body.id}`).then((r) => r.body),
-      (o) => o.status === 'completed',
-    );
+    const op = await h.waitForOperation(res.body.id, (o) => o.status === 'completed');
     assert.equal(op.replayed, 1);
     const [, recovered] = await h.receiver.waitFor(path, 2);
     assert.equal(recovered.headers['hookflow-replay-of'], d.id);
@@ -330,10 +315,7 @@ describe('delivery control', () => {
     const started = await api('POST', '/v1/deliveries/replay', { filter: { endpoint_id: ep.body.id } });
     const cancel = await api('POST', `/v1/operations/${started.body.id}/cancel`);
     assert.equal(cancel.status, 202);
-    const op = await eventually(
-      () => api('GET', `/v1/operations/${started.body.id}`).then((r) => r.body),
-      (o) => o.status !== 'running',
-    );
+    const op = await h.waitForOperation(started.body.id, (o) => o.status !== 'running');
     assert.equal(op.status, 'cancelled');
     assert.ok(op.done < 60, `stopped early (${op.done} of 60 done)`);
   });

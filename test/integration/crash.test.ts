@@ -273,16 +273,9 @@ describe('crash safety', () => {
     const op = await api('POST', '/v1/deliveries/replay', {
       filter: { endpoint_id: ep.body.id, status: 'failed' },
     });
-    await eventually(
-      () => api('GET', `/v1/operations/${op.body.id}`).then((r) => r.body),
-      (o) => o.done > 0,
-    );
+    await h.waitForOperation(op.body.id, (o) => o.done > 0);
     await restartWorker('SIGKILL');
-    const done = await eventually(
-      () => api('GET', `/v1/operations/${op.body.id}`).then((r) => r.body),
-      (o) => o.status === 'completed',
-      90_000,
-    );
+    const done = await h.waitForOperation(op.body.id, (o) => o.status === 'completed', 90_000);
     assert.equal(done.done, count);
     assert.equal(done.replayed, count);
     // One replay delivery per original. An attempt in flight when the worker died is made again by the

@@ -57,14 +57,9 @@ describe('delivery', () => {
 
     // The same delivery in Temporal: by workflow id, search attributes and memo.
     const handle = h.stack.client.workflow.getHandle(view.workflow_id);
-    const description = await eventually(
-      () => handle.describe(),
-      (d) => d.status.name === 'COMPLETED',
-    );
-    assert.equal(
-      description.typedSearchAttributes.get({ name: 'HookflowDeliveryStatus', type: 'KEYWORD' } as never),
-      'succeeded',
-    );
+    const { description, status: statusAttribute } = await h.closedWorkflow(view.workflow_id);
+    assert.equal(description.status.name, 'COMPLETED');
+    assert.equal(statusAttribute, 'succeeded');
     assert.deepEqual(description.memo, {
       url: h.receiver.url('/happy'),
       event_id: event.id,
@@ -190,15 +185,9 @@ describe('delivery', () => {
     assert.equal(view.status, 'failed');
     assert.equal(view.attempts, 3);
     assert.equal(h.receiver.on('/down').length, 3);
-    const handle = h.stack.client.workflow.getHandle(view.workflow_id);
-    const wf = await eventually(
-      () => handle.describe(),
-      (d) => d.status.name === 'COMPLETED',
-    );
-    assert.equal(
-      wf.typedSearchAttributes.get({ name: 'HookflowDeliveryStatus', type: 'KEYWORD' } as never),
-      'failed',
-    );
+    const wf = await h.closedWorkflow(view.workflow_id);
+    assert.equal(wf.description.status.name, 'COMPLETED');
+    assert.equal(wf.status, 'failed');
   });
 
   it('honours Retry-After on 429', async () => {
