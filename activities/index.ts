@@ -1,7 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { reconcileClosedDeliveries } from '../src/deliveries/reconcile';
 import type { TemporalTarget } from '../src/deliveries/start';
-import { markFinal } from '../src/deliveries/view';
+import type { FinalStatus } from '../src/deliveries/status';
+import { finalStatusOf, markFinal } from '../src/deliveries/view';
 import { deliveryTransitions } from '../src/metrics';
 import { createBulkReplayActivities } from './bulk-replay';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
@@ -14,15 +15,20 @@ export interface ActivityDeps extends SendWebhookDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     sendWebhook: createSendWebhook(deps),
-    /** Cancelled, or failed without the send activity having recorded why (e.g. every attempt timed out). */
+    /**
+     * Cancelled, or failed without the send activity having recorded why (e.g. every attempt timed out).
+     * Returns the view's final status: the one asked for, or the one an attempt of this run recorded first.
+     */
     async markDeliveryFinal(input: {
       deliveryId: string;
       runId: string;
       status: 'cancelled' | 'failed';
       error: string;
-    }) {
+    }): Promise<FinalStatus> {
       const changed = await markFinal(input.deliveryId, input.runId, input.status, input.error);
-      if (changed) deliveryTransitions.inc({ status: input.status, trigger: changed.trigger });
+      if (!changed) return finalStatusOf(input.deliveryId, input.status);
+      deliveryTransitions.inc({ status: input.status, trigger: changed.trigger });
+      return input.status;
     },
     /** One pass of the view reconciler; heartbeats as it goes through the closed runs. */
     async reconcileViews() {

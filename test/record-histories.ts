@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Receiver, status } from './helpers/receiver';
+import { delayed, Receiver, status } from './helpers/receiver';
 import { eventually, startStack } from './helpers/stack';
 
 const RETRY = { max_attempts: 4, initial_interval_ms: 200, backoff_coefficient: 2, max_interval_ms: 1000 };
@@ -18,8 +18,9 @@ interface Scenario {
   responders: Parameters<Receiver['script']>[1][];
   retry?: typeof RETRY;
   /**
-   * Sent once the delivery has made this many attempts and is retrying: a signal, or `temporal-cancel`, a
-   * cancellation request through Temporal ("Request Cancellation" in the Web UI).
+   * Sent once the delivery has made this many attempts and is retrying (0: once the first request has reached
+   * the receiver): a signal, or `temporal-cancel`, a cancellation request through Temporal ("Request
+   * Cancellation" in the Web UI).
    */
   signal?: { name: 'cancel' | 'retryNow' | 'temporal-cancel'; afterAttempts: number };
 }
@@ -63,6 +64,11 @@ async function main() {
         retry: SLOW,
         signal: { name: 'temporal-cancel', afterAttempts: 2 },
       },
+      'cancelled-while-a-failing-first-attempt-runs': {
+        responders: [delayed(1_500, status(400))],
+        retry: SLOW,
+        signal: { name: 'cancel', afterAttempts: 0 },
+      },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
       const url = receiver.script(`/${name}`, ...scenario.responders);
@@ -76,10 +82,12 @@ async function main() {
       if (scenario.signal) {
         const { name: signal, afterAttempts } = scenario.signal;
         const id = event.body.deliveries[0].id;
-        await eventually(
-          () => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body),
-          (d) => d.status === 'retrying' && d.attempts === afterAttempts,
-        );
+        if (afterAttempts === 0) await receiver.waitFor(`/${name}`, 1);
+        else
+          await eventually(
+            () => stack.request('GET', `/v1/deliveries/${id}`, { key }).then((r) => r.body),
+            (d) => d.status === 'retrying' && d.attempts === afterAttempts,
+          );
         await (signal === 'temporal-cancel' ? handle.cancel() : handle.signal(signal));
       }
       await eventually(

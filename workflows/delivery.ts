@@ -89,24 +89,32 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   ): DeliveryOutcome | Promise<DeliveryOutcome> => {
     state.lastError = error;
     state.nextAttemptAt = null;
-    move(event);
-    const outcome = { status: state.status as FinalStatus, attemptsThisRun: state.attemptsThisRun };
-    if (!recordOnView || outcome.status === 'succeeded') return outcome;
-    const status = outcome.status;
+    const asked = transition(state.status, event) as FinalStatus;
+    if (!recordOnView || asked === 'succeeded') {
+      move(event);
+      return { status: asked, attemptsThisRun: state.attemptsThisRun };
+    }
+    // The view's answer is the outcome: an attempt may have ended the delivery before this run saw it (a
+    // signal that failed the workflow task carrying a local attempt's result makes the task run again).
     return CancellationScope.nonCancellable(() =>
       viewActivities.markDeliveryFinal({
         deliveryId: input.deliveryId,
         runId,
-        status,
-        error: error ?? status,
+        status: asked,
+        error: error ?? asked,
       }),
-    ).then(() => outcome);
+    ).then((recorded) => {
+      state.status = recorded;
+      upsertSearchAttributes([{ key: SearchAttributes.status, value: recorded }]);
+      return { status: recorded, attemptsThisRun: state.attemptsThisRun };
+    });
   };
 
   // A cancel through Temporal is recorded like one by signal, then ends the workflow as Temporal's
-  // cancellations do (status Canceled).
-  const cancelledInTemporal = async (): Promise<never> => {
-    await finish('cancel', TEMPORAL_CANCEL_ERROR, true);
+  // cancellations do (status Canceled), unless an attempt had ended the delivery first.
+  const cancelledInTemporal = async (): Promise<DeliveryOutcome> => {
+    const outcome = await finish('cancel', TEMPORAL_CANCEL_ERROR, true);
+    if (outcome.status !== 'cancelled') return outcome;
     throw new CancelledFailure(TEMPORAL_CANCEL_ERROR);
   };
 

@@ -56,11 +56,6 @@ export function isFinal(status: DeliveryStatus): status is FinalStatus {
 
 export const FINAL_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filter(isFinal);
 
-/** The statuses from which `event` is not allowed. */
-export function statusesRefusing(event: DeliveryEvent): DeliveryStatus[] {
-  return DELIVERY_STATUSES.filter((status) => transition(status, event) === null);
-}
-
 /** Why `event` is refused from `status`, in words for a 409; null when it is allowed. */
 export function refusal(status: DeliveryStatus, event: 'cancel' | 'retryNow'): string | null {
   if (transition(status, event) !== null) return null;

@@ -17,7 +17,7 @@ import {
   type NewDelivery,
   newDeliveryView,
 } from './model';
-import { statusesRefusing } from './status';
+import { FINAL_STATUSES, type FinalStatus } from './status';
 
 /**
  * A cancelled view is final for the run that cancelled it; a later run (a reset) may deliver again. Only this
@@ -197,8 +197,9 @@ export async function finishAttempt(record: AttemptRecord): Promise<void> {
 
 /**
  * Final states the workflow decides on its own: cancelled, or failed when attempts never reported back.
- * Returns the view as it was when it changed it, null when there was nothing to change: a final view stays
- * as it is (so a repeated call changes and counts nothing), except a view another run cancelled.
+ * Returns the view as it was when it changed it, null when there was nothing to change: a success stands, and
+ * so does a final status this run recorded (an attempt that ended the delivery before the workflow saw it,
+ * or a repeated call, which then changes and counts nothing). Another run's failure or cancel yields.
  */
 export async function markFinal(
   deliveryId: string,
@@ -206,15 +207,20 @@ export async function markFinal(
   status: 'cancelled' | 'failed',
   error: string,
 ): Promise<DeliveryDoc | null> {
-  const refusing = statusesRefusing(status === 'failed' ? 'fail' : 'cancel');
   const filter: QueryFilter<DeliveryDoc> = {
     _id: deliveryId,
-    status: { $nin: refusing.filter((s) => s !== 'cancelled') },
-    $nor: [{ status: 'cancelled', run_id: runId }],
+    status: { $ne: 'succeeded' },
+    $nor: [{ run_id: runId, status: { $in: [...FINAL_STATUSES] } }],
   };
   return (await Delivery.collection.findOneAndUpdate(
     filter as never,
     { $set: { status, next_attempt_at: null, last_error: error, run_id: runId, updated_at: new Date() } },
     { returnDocument: 'before' },
   )) as DeliveryDoc | null;
+}
+
+/** The final status a delivery's view shows once `markFinal` has run: the one asked for, or the one it kept. */
+export async function finalStatusOf(deliveryId: string, asked: FinalStatus): Promise<FinalStatus> {
+  const view = await Delivery.collection.findOne({ _id: deliveryId as never }, { projection: { status: 1 } });
+  return view && FINAL_STATUSES.includes(view.status) ? (view.status as FinalStatus) : asked;
 }

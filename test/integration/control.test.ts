@@ -75,6 +75,30 @@ describe('delivery control', () => {
     assert.equal(h.receiver.on(path).length, 1, 'no request after the cancel');
   });
 
+  for (const [code, outcome] of [
+    [400, 'failed'],
+    [200, 'succeeded'],
+  ] as const) {
+    it(`leaves ${outcome} a delivery whose attempt in flight ended it when a cancel came meanwhile`, async () => {
+      // The answer ends the delivery before the workflow reads the cancel: a final status stands. The signal
+      // usually lands while the local attempt's workflow task runs, which makes that task run again without
+      // the attempt's result: the workflow then learns from the view how the delivery ended.
+      const path = `/cancel-too-late-${code}`;
+      h.receiver.script(path, delayed(1_500, status(code)));
+      const { delivery: d } = await deliver(path, HOUR_SECOND);
+      await h.receiver.waitFor(path, 1);
+      assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 202);
+      const result = await h.stack.client.workflow.getHandle(d.workflow_id).result();
+      assert.equal(result.status, outcome);
+      const view = await h.waitForStatus(d.id, 'final');
+      assert.equal(view.status, outcome);
+      assert.equal(view.last_status_code, code);
+      assert.equal((await h.closedWorkflow(d.workflow_id)).status, outcome);
+      assert.equal((await api('POST', `/v1/deliveries/${d.id}/cancel`)).status, 409);
+      assert.equal(h.receiver.on(path).length, 1);
+    });
+  }
+
   for (const [label, retry, failedAttempts] of [
     ['the workflow timer', HOUR_FIRST, 1],
     ['the activity retry backoff', HOUR_SECOND, 2],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Delivery } from '../../src/deliveries/model';
-import { markFinal } from '../../src/deliveries/view';
+import { finalStatusOf, markFinal } from '../../src/deliveries/view';
 import { Event } from '../../src/events/model';
 import { createEventReader } from '../../src/events/reader';
 import { useStack } from '../helpers/harness';
@@ -314,7 +314,7 @@ describe('delivery', () => {
     }
   });
 
-  it('marks a delivery final once per run, never over a success', async () => {
+  it('marks a delivery final once per run, never over a success or its own run’s outcome', async () => {
     const view = (id: string, status: 'retrying' | 'succeeded') =>
       Delivery.create({
         _id: id,
@@ -340,9 +340,13 @@ describe('delivery', () => {
     const stored = await Delivery.findById(open).lean();
     assert.equal(stored?.status, 'failed');
     assert.equal(stored?.run_id, 'run-2');
+    // The failure run-2's attempt recorded stands against run-2's own cancel, and is what the run learns.
+    assert.equal(await markFinal(open, 'run-2', 'cancelled', 'cancelled by request'), null);
+    assert.equal(await finalStatusOf(open, 'cancelled'), 'failed');
 
     assert.equal(await markFinal(done, 'run-1', 'cancelled', 'cancelled by request'), null);
     assert.equal(await markFinal(done, 'run-1', 'failed', 'timed out'), null);
     assert.equal((await Delivery.findById(done).lean())?.status, 'succeeded');
+    assert.equal(await finalStatusOf(done, 'failed'), 'succeeded');
   });
 });
