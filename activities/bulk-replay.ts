@@ -23,6 +23,7 @@ function targetFilter(op: OperationDoc): QueryFilter<DeliveryDoc> {
   const f = op.filter;
   return {
     project_id: op.project_id,
+    ...(f.consumer_id ? { consumer_id: f.consumer_id } : {}),
     ...(f.endpoint_id ? { endpoint_id: f.endpoint_id } : {}),
     ...(f.event_type ? { event_type: f.event_type } : {}),
     ...(f.status ? { status: f.status } : {}),

@@ -21,6 +21,8 @@ export const SearchAttributes = {
   endpointId: defineSearchAttributeKey('HookflowEndpointId', SearchAttributeType.KEYWORD),
   eventType: defineSearchAttributeKey('HookflowEventType', SearchAttributeType.KEYWORD),
   status: defineSearchAttributeKey('HookflowDeliveryStatus', SearchAttributeType.KEYWORD),
+  /** Set on the deliveries of a consumer's endpoints only. */
+  consumerId: defineSearchAttributeKey('HookflowConsumerId', SearchAttributeType.KEYWORD),
 };
 
 /** Workflow input: ids and a snapshot of the retry settings, never secrets or the payload. */
@@ -44,6 +46,7 @@ export interface DeliveryWorkflowInput {
 
 /** A delivery view's fields beyond its ids (those are in the workflow and activity inputs already). */
 export interface ViewFields {
+  consumer_id: string | null;
   event_type: string;
   url: string;
   trigger: DeliveryTrigger;

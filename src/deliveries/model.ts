@@ -7,6 +7,8 @@ import { DELIVERY_STATUSES, type DeliveryStatus } from './status';
 export interface DeliveryDoc {
   _id: string;
   project_id: string;
+  /** The endpoint's consumer when the delivery was made, or null. */
+  consumer_id: string | null;
   endpoint_id: string;
   event_id: string;
   event_type: string;
@@ -50,6 +52,7 @@ const schema = new Schema<DeliveryDoc>(
   {
     _id: { type: String, required: true },
     project_id: { type: String, required: true },
+    consumer_id: { type: String, default: null },
     endpoint_id: { type: String, required: true },
     event_id: { type: String, required: true },
     event_type: { type: String, required: true },
@@ -81,6 +84,7 @@ export type NewDelivery = Pick<
   DeliveryDoc,
   | '_id'
   | 'project_id'
+  | 'consumer_id'
   | 'endpoint_id'
   | 'event_id'
   | 'event_type'
@@ -144,6 +148,7 @@ export const DeliveryResource = z
   .strictObject({
     id: z.string(),
     project_id: z.string(),
+    consumer_id: z.string().nullable(),
     endpoint_id: z.string(),
     event_id: z.string(),
     event_type: z.string(),
@@ -189,6 +194,7 @@ export function presentDelivery(d: DeliveryDoc): z.output<typeof DeliveryResourc
   return {
     id: d._id,
     project_id: d.project_id,
+    consumer_id: d.consumer_id ?? null,
     endpoint_id: d.endpoint_id,
     event_id: d.event_id,
     event_type: d.event_type,

@@ -11,7 +11,7 @@ import { startDeliveries, type TemporalTarget } from './start';
 
 export interface ReplayRequest {
   event: Pick<EventDoc, '_id' | 'project_id' | 'event_type'>;
-  endpoint: Pick<EndpointDoc, '_id' | 'url' | 'status' | 'retry' | 'timeout_ms'>;
+  endpoint: Pick<EndpointDoc, '_id' | 'consumer_id' | 'url' | 'status' | 'retry' | 'timeout_ms'>;
   trigger: Exclude<DeliveryTrigger, 'initial'>;
   replayOf: string | null;
   /** A derived id makes the creation idempotent (a bulk operation derives it from itself and the original). */
@@ -38,6 +38,7 @@ export async function createReplayDelivery(
       view: {
         _id: id,
         project_id: req.event.project_id,
+        consumer_id: req.endpoint.consumer_id ?? null,
         endpoint_id: req.endpoint._id,
         event_id: req.event._id,
         event_type: req.event.event_type,

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { consumerIdOf } from '../consumers/model';
+import { consumerRef } from '../consumers/schemas';
 import { findOwned } from '../db';
 import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
@@ -25,6 +27,7 @@ const DeliveryPath = z.object({ id: resourceId('dlv') });
 const ResendPath = z.object({ endpoint_id: resourceId('ep'), event_id: resourceId('evt') });
 const ListQuery = z.object({
   ...pageQuery,
+  consumer_id: consumerRef.optional(),
   endpoint_id: resourceId('ep').optional(),
   event_id: resourceId('evt').optional(),
   event_type: z.string().max(128).optional(),
@@ -108,8 +111,10 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/deliveries', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
+    const { projectId } = auth(ctx);
     const filter = {
-      project_id: auth(ctx).projectId,
+      project_id: projectId,
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
       ...(q.endpoint_id ? { endpoint_id: q.endpoint_id } : {}),
       ...(q.event_id ? { event_id: q.event_id } : {}),
       ...(q.event_type ? { event_type: q.event_type } : {}),

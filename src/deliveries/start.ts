@@ -59,6 +59,7 @@ export async function startDeliveryWorkflow(
         { key: SearchAttributes.endpointId, value: delivery.endpoint_id },
         { key: SearchAttributes.eventType, value: delivery.event_type },
         { key: SearchAttributes.status, value: 'pending' },
+        ...(delivery.consumer_id ? [{ key: SearchAttributes.consumerId, value: delivery.consumer_id }] : []),
       ],
       memo: { url: delivery.url, event_id: delivery.event_id, delivery_id: delivery._id },
     });
@@ -84,6 +85,7 @@ export function deliveryWorkflowInput(
     timeoutMs: endpoint.timeout_ms,
     firstAttempt: 'local',
     view: {
+      consumer_id: delivery.consumer_id,
       event_type: delivery.event_type,
       url: delivery.url,
       trigger: delivery.trigger,

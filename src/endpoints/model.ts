@@ -15,6 +15,8 @@ export interface SigningSecret {
 export interface EndpointDoc {
   _id: string;
   project_id: string;
+  /** The consumer it belongs to, or null for the project's own. */
+  consumer_id: string | null;
   url: string;
   description: string;
   event_types: string[];
@@ -36,6 +38,7 @@ const schema = new Schema<EndpointDoc>(
   {
     _id: { type: String, required: true },
     project_id: { type: String, required: true, index: true },
+    consumer_id: { type: String, default: null },
     url: { type: String, required: true },
     description: { type: String, default: '' },
     event_types: { type: [String], default: [] },
@@ -82,6 +85,7 @@ export const EndpointResource = z
   .strictObject({
     id: z.string().meta({ example: 'ep_01jd5k8w3v0000000000' }),
     project_id: z.string(),
+    consumer_id: z.string().nullable().meta({ description: 'The consumer it belongs to, if any.' }),
     url: z.string(),
     description: z.string(),
     event_types: z.array(z.string()).meta({ description: 'Event types it receives; empty means all.' }),
@@ -106,6 +110,7 @@ export function presentEndpoint(e: EndpointDoc): z.output<typeof EndpointResourc
   return {
     id: e._id,
     project_id: e.project_id,
+    consumer_id: e.consumer_id ?? null,
     url: e.url,
     description: e.description,
     event_types: e.event_types,

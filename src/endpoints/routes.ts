@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { consumerIdOf } from '../consumers/model';
+import { consumerRef } from '../consumers/schemas';
 import { findOwned } from '../db';
 import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
@@ -18,7 +20,11 @@ const EndpointPath = z.object({ id: resourceId('ep') });
 const DEFAULT_GRACE_PERIOD_S = 24 * 60 * 60;
 /** Signatures per request at most: a rotation storm cannot grow the header without bound. */
 const MAX_SECRETS = 5;
-const ListQuery = z.object({ ...pageQuery, status: z.enum(['active', 'paused', 'disabled']).optional() });
+const ListQuery = z.object({
+  ...pageQuery,
+  status: z.enum(['active', 'paused', 'disabled']).optional(),
+  consumer_id: consumerRef.optional(),
+});
 
 const EndpointWithSecret = EndpointResource.extend({
   secret: z
@@ -90,10 +96,15 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
   router.post('/v1/endpoints', async (ctx) => {
     const body = parseBody(ctx, CreateEndpointBody);
     await assertAllowedTarget(body.url, allowPrivateTargets);
+    const { projectId } = auth(ctx);
+    const consumerId = body.consumer_id
+      ? await consumerIdOf(projectId, body.consumer_id, { body: ['consumer_id'] })
+      : null;
     const secret = body.secret ?? generateSecret();
     const endpoint = await Endpoint.create({
       _id: newId('ep'),
-      project_id: auth(ctx).projectId,
+      project_id: projectId,
+      consumer_id: consumerId,
       url: body.url,
       description: body.description ?? '',
       event_types: body.event_types ?? [],
@@ -112,9 +123,11 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
 
   router.get('/v1/endpoints', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
+    const { projectId } = auth(ctx);
     const filter = {
-      project_id: auth(ctx).projectId,
+      project_id: projectId,
       ...(q.status ? { status: q.status } : {}),
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
     };
     ctx.body = await listPage(Endpoint, filter, q, presentEndpoint);
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { headerMap } from '../http/validate';
+import { consumerRef } from '../consumers/schemas';
+import { headerMap, metadataMap } from '../http/validate';
 import { isValidSecret } from '../signing';
 
 const RESERVED = /^(content-type|content-length|host|user-agent|webhook-.*|hookflow-.*)$/i;
@@ -40,9 +41,7 @@ const endpointFields = {
   retry: RetrySettingsSchema.partial(),
   // Refused until endpoints are rate limited for real: a setting the API accepts is one it honours.
   rate_limit_per_s: z.null({ error: 'rate limits are not enforced yet: only null is accepted' }),
-  metadata: z
-    .record(z.string().max(64), z.string().max(1024))
-    .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys'),
+  metadata: metadataMap,
 };
 
 const secret = z.string().refine(isValidSecret, 'must be whsec_ followed by base64 of 24 to 64 bytes');
@@ -67,6 +66,7 @@ export const CreateEndpointBody = z.strictObject({
   rate_limit_per_s: endpointFields.rate_limit_per_s.optional(),
   metadata: endpointFields.metadata.optional(),
   secret: secret.optional(),
+  consumer_id: consumerRef.optional(),
 });
 
 /** PATCH: every field optional; `status` may also re-enable a disabled endpoint. */

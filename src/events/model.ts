@@ -4,6 +4,8 @@ import { z } from 'zod';
 export interface EventDoc {
   _id: string;
   project_id: string;
+  /** The consumer the event was published to, or null for every subscribed endpoint of the project. */
+  consumer_id: string | null;
   event_type: string;
   /** The payload exactly as it is sent: the same bytes on every attempt, replay and resend. */
   payload_json: string;
@@ -25,6 +27,7 @@ const schema = new Schema<EventDoc>(
   {
     _id: { type: String, required: true },
     project_id: { type: String, required: true },
+    consumer_id: { type: String, default: null },
     event_type: { type: String, required: true },
     payload_json: { type: String, required: true },
     idempotency_key: { type: String, default: null },
@@ -57,6 +60,7 @@ export const EventResource = z
   .strictObject({
     id: z.string().meta({ description: 'Also the `webhook-id` header of every request carrying it.' }),
     project_id: z.string(),
+    consumer_id: z.string().nullable(),
     event_type: z.string(),
     payload: z.unknown().meta({ description: 'The JSON payload, sent as is.' }),
     idempotency_key: z.string().nullable(),
@@ -70,6 +74,7 @@ export function presentEvent(e: EventDoc): z.output<typeof EventResource> {
   return {
     id: e._id,
     project_id: e.project_id,
+    consumer_id: e.consumer_id ?? null,
     event_type: e.event_type,
     payload: JSON.parse(e.payload_json) as unknown,
     idempotency_key: e.idempotency_key,

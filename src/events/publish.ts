@@ -2,6 +2,7 @@
 // workflow, and only then answer 202. A crash anywhere before that leaves the event undispatched; publishing
 // it again with the same idempotency key finishes the job instead of starting anything twice.
 
+import { consumerIdOf } from '../consumers/model';
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
@@ -23,11 +24,15 @@ export async function publishEvent(
   projectId: string,
   body: PublishEventBody,
 ): Promise<PublishResult> {
-  if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids);
+  const consumerId = body.consumer_id
+    ? await consumerIdOf(projectId, body.consumer_id, { body: ['consumer_id'] })
+    : null;
+  if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids, consumerId);
   const eventId = newId('evt');
   // Who gets the event is read while the event is stored: a round trip less before the 202.
   const recipients = subscribedEndpoints({
     project_id: projectId,
+    consumer_id: consumerId,
     event_type: body.event_type,
     endpoint_ids: body.endpoint_ids ?? null,
   });
@@ -36,6 +41,7 @@ export async function publishEvent(
     {
       _id: eventId,
       project_id: projectId,
+      consumer_id: consumerId,
       event_type: body.event_type,
       payload_json: JSON.stringify(body.payload),
       idempotency_key: body.idempotency_key ?? null,
@@ -59,13 +65,22 @@ export async function publishEvent(
   return { event, deliveries: await dispatch(temporal, event, await recipients), duplicate: false };
 }
 
-async function assertEndpointsExist(projectId: string, ids: string[]): Promise<void> {
-  const found = new Set(
-    (await Endpoint.find({ _id: { $in: ids }, project_id: projectId }, { _id: 1 }).lean()).map((e) => e._id),
+/** Every endpoint listed is the project's, and the consumer's when the event is for one. */
+async function assertEndpointsExist(
+  projectId: string,
+  ids: string[],
+  consumerId: string | null,
+): Promise<void> {
+  const found = new Map(
+    (
+      await Endpoint.find({ _id: { $in: ids }, project_id: projectId }, { _id: 1, consumer_id: 1 }).lean()
+    ).map((e) => [e._id, e.consumer_id ?? null]),
   );
   const missing = ids.findIndex((id) => !found.has(id));
-  if (missing >= 0) {
-    throw fieldError('body', ['endpoint_ids', missing], 'endpoint not found');
+  if (missing >= 0) throw fieldError('body', ['endpoint_ids', missing], 'endpoint not found');
+  const foreign = consumerId ? ids.findIndex((id) => found.get(id) !== consumerId) : -1;
+  if (foreign >= 0) {
+    throw fieldError('body', ['endpoint_ids', foreign], 'endpoint does not belong to the consumer');
   }
 }
 
@@ -79,15 +94,17 @@ async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
 }
 
 /**
- * Who gets an event: the active endpoints of its project subscribed to its type, or, for an event published
- * with `endpoint_ids`, those of them that are active. Used by publish and by event replay.
+ * Who gets an event: the active endpoints of its project (of its consumer, for an event published to one)
+ * subscribed to its type, or, for an event published with `endpoint_ids`, those of them that are active.
+ * Used by publish and by event replay.
  */
 export async function subscribedEndpoints(
-  event: Pick<EventDoc, 'project_id' | 'event_type' | 'endpoint_ids'>,
+  event: Pick<EventDoc, 'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids'>,
 ): Promise<EndpointDoc[]> {
   const candidates = (await Endpoint.collection
     .find({
       project_id: event.project_id,
+      ...(event.consumer_id ? { consumer_id: event.consumer_id } : {}),
       status: 'active',
       ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
     } as never)
@@ -109,6 +126,7 @@ async function dispatch(
         view: {
           _id: id,
           project_id: event.project_id,
+          consumer_id: endpoint.consumer_id ?? null,
           endpoint_id: endpoint._id,
           event_id: event._id,
           event_type: event.event_type,

@@ -1,5 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
+import { consumerIdOf } from '../consumers/model';
+import { consumerRef } from '../consumers/schemas';
 import { findOwned } from '../db';
 import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
 import { createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
@@ -20,6 +22,7 @@ const EventPath = z.object({ id: resourceId('evt') });
 const ListQuery = z.object({
   ...pageQuery,
   event_type: z.string().max(128).optional(),
+  consumer_id: consumerRef.optional(),
   since: timestamp.optional(),
   until: timestamp.optional(),
 });
@@ -94,9 +97,11 @@ export function eventRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/events', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
+    const { projectId } = auth(ctx);
     const filter = {
-      project_id: auth(ctx).projectId,
+      project_id: projectId,
       ...(q.event_type ? { event_type: q.event_type } : {}),
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
       ...createdBetween(q.since, q.until),
     };
     ctx.body = await listPage(Event, filter, q, presentEvent);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { consumerRef } from '../consumers/schemas';
 import { endpointHeaders, eventTypeName } from '../endpoints/schemas';
 import { resourceId } from '../http/validate';
 
@@ -13,5 +14,8 @@ export const PublishEventBody = z.strictObject({
   idempotency_key: idempotencyKey.optional(),
   headers: endpointHeaders.optional(),
   endpoint_ids: z.array(resourceId('ep')).min(1).max(100).optional(),
+  consumer_id: consumerRef
+    .optional()
+    .meta({ description: "Deliver only to this consumer's endpoints (its id or uid)." }),
 });
 export type PublishEventBody = z.infer<typeof PublishEventBody>;

@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import Koa from 'koa';
 import { ApiKeyVerifier } from '../api-keys/model';
 import { apiKeyDocs, apiKeyRoutes } from '../api-keys/routes';
+import { consumerDocs, consumerRoutes } from '../consumers/routes';
 import { deliveryDocs, deliveryRoutes } from '../deliveries/routes';
 import { endpointDocs, endpointRoutes } from '../endpoints/routes';
 import { eventDocs, eventRoutes } from '../events/routes';
@@ -22,6 +23,7 @@ import { type Lifecycle, serviceDocs, serviceRoutes } from './service-routes';
 export const API_DOCS = [
   projectDocs,
   apiKeyDocs,
+  consumerDocs,
   endpointDocs,
   eventDocs,
   deliveryDocs,
@@ -57,6 +59,7 @@ export function createApp(deps: AppDeps): Koa {
   for (const routes of [
     operationRoutes(temporal, deps.bulkPageSize),
     apiKeyRoutes(apiKeys),
+    consumerRoutes(),
     endpointRoutes(deps.allowPrivateTargets),
     eventRoutes(temporal),
     deliveryRoutes(temporal),

@@ -28,6 +28,11 @@ export function resourceId(prefix: string) {
 /** An RFC 3339 timestamp, as a Date. */
 export const timestamp = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
 
+/** Free-form string metadata the caller keeps on an object. */
+export const metadataMap = z
+  .record(z.string().max(64), z.string().max(1024))
+  .refine((m) => Object.keys(m).length <= 50, 'at most 50 keys');
+
 /** Custom HTTP headers: token names, printable values, bounded. */
 export const headerMap = z
   .record(

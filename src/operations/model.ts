@@ -7,6 +7,8 @@ export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 /** Which deliveries a bulk replay takes; `before_id` bounds it to deliveries older than the operation. */
 export interface ReplayFilter {
+  /** Stored as the consumer's id, whichever way the request named it. */
+  consumer_id?: string;
   endpoint_id?: string;
   event_type?: string;
   status?: DeliveryStatus;
@@ -88,6 +90,7 @@ export const OperationResource = z
     project_id: z.string(),
     kind: z.enum(['replay', 'recover']),
     filter: z.strictObject({
+      consumer_id: z.string().optional(),
       endpoint_id: z.string().optional(),
       event_type: z.string().optional(),
       status: z.enum(DELIVERY_STATUSES).optional(),

@@ -1,6 +1,8 @@
 import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
+import { consumerIdOf } from '../consumers/model';
+import { consumerRef } from '../consumers/schemas';
 import { findOwned } from '../db';
 import { assertReplayable } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
@@ -25,6 +27,7 @@ import {
 const datetime = z.iso.datetime({ offset: true });
 
 export const ReplayFilterSchema = z.strictObject({
+  consumer_id: consumerRef.optional(),
   endpoint_id: resourceId('ep').optional(),
   event_type: z.string().min(1).max(128).optional(),
   status: z.enum(DELIVERY_STATUSES).optional(),
@@ -121,6 +124,11 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
   router.post('/v1/deliveries/replay', async (ctx) => {
     const { filter } = parseBody(ctx, BulkReplayBody);
     const { projectId } = auth(ctx);
+    if (filter.consumer_id) {
+      filter.consumer_id = await consumerIdOf(projectId, filter.consumer_id, {
+        body: ['filter', 'consumer_id'],
+      });
+    }
     if (filter.endpoint_id) {
       const endpoint = await findOwned(Endpoint, filter.endpoint_id, projectId);
       if (!endpoint) throw notFound('endpoint');

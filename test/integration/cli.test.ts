@@ -58,7 +58,10 @@ describe('operating with the temporal CLI (README commands)', () => {
   const delivery = (id: string): Promise<DeliveryJson> => h.delivery(id);
 
   /** Runs the README's `cli:<name>` command for an endpoint's deliveries (a string) or for one workflow. */
-  async function run(name: string, target: string | { workflowId: string }): Promise<string> {
+  async function run(
+    name: string,
+    target: string | { workflowId: string } | { consumerId: string },
+  ): Promise<string> {
     const command = commands.get(name);
     assert.ok(command, `README documents cli:${name}`);
     const { stdout } = await promisify(execFile)('bash', ['-c', command], {
@@ -66,7 +69,11 @@ describe('operating with the temporal CLI (README commands)', () => {
         ...process.env,
         PATH: `${dirname(h.stack.temporalBinary)}:${process.env.PATH}`,
         TEMPORAL_ADDRESS: h.stack.temporalAddress,
-        ...(typeof target === 'string' ? { ENDPOINT_ID: target } : { WORKFLOW_ID: target.workflowId }),
+        ...(typeof target === 'string'
+          ? { ENDPOINT_ID: target }
+          : 'consumerId' in target
+            ? { CONSUMER_ID: target.consumerId }
+            : { WORKFLOW_ID: target.workflowId }),
       },
     });
     return stdout;
@@ -179,6 +186,47 @@ describe('operating with the temporal CLI (README commands)', () => {
     );
     await visible(ep, 'cancelled', 3);
     assert.equal(h.receiver.on('/bulk-cancel').length, 3);
+  });
+
+  it('lists, retries now and cancels one consumer’s deliveries across its endpoints, no other’s', async () => {
+    const [acme, globex] = await Promise.all(
+      ['acme', 'globex'].map(
+        async (name) => (await api('POST', '/v1/consumers', { name })).body.id as string,
+      ),
+    );
+    const endpoints = await Promise.all(
+      [
+        ['/consumer-a1', acme],
+        ['/consumer-a2', acme],
+        ['/consumer-g1', globex],
+      ].map(async ([path, consumer]) => {
+        h.receiver.script(path, status(500), status(200));
+        const ep = await h.createEndpoint(path, { retry: HOUR_BACKOFF, consumer_id: consumer });
+        await h.publishTo(path, {});
+        return ep.id as string;
+      }),
+    );
+    await Promise.all(endpoints.map((ep) => visible(ep, 'retrying', 1)));
+    const listed = await run('consumer-list', { consumerId: acme });
+    const [a1, a2, g1] = await Promise.all(endpoints.map(async (ep) => (await views(ep))[0].workflow_id));
+    assert.ok(listed.includes(a1) && listed.includes(a2), listed);
+    assert.ok(!listed.includes(g1), 'another consumer’s delivery is not listed');
+
+    await run('consumer-retry-now', { consumerId: acme });
+    for (const ep of endpoints.slice(0, 2)) {
+      await eventually(
+        () => views(ep),
+        (vs) => vs[0]?.status === 'succeeded',
+        30_000,
+      );
+    }
+    assert.equal((await views(endpoints[2]))[0].status, 'retrying');
+    await run('consumer-cancel', { consumerId: globex });
+    await eventually(
+      () => views(endpoints[2]),
+      (vs) => vs[0]?.status === 'cancelled',
+      30_000,
+    );
   });
 
   it('redelivers every failed delivery of an endpoint by resetting it, and the views follow', async () => {
@@ -322,6 +370,7 @@ describe('operating with the temporal CLI (README commands)', () => {
       url: endpoint.url,
       trigger: 'resend' as const,
       replay_of_delivery_id: d.id,
+      consumer_id: null,
       workflow_id: deliveryWorkflowId(id),
     };
     await h.stack.client.workflow.start('deliveryWorkflow', {

@@ -13,6 +13,8 @@ import { ROUTES } from '../helpers/routes';
 const VALID_BODIES: Record<string, unknown> = {
   '/v1/projects': { name: 'p' },
   '/v1/api-keys': { name: 'k' },
+  '/v1/consumers': { name: 'c', uid: 'acme-inc', metadata: { plan: 'pro' } },
+  '/v1/consumers/{con}': { name: 'c2' },
   '/v1/endpoints': {
     url: 'http://127.0.0.1:9/x',
     event_types: ['a.b'],
@@ -53,8 +55,14 @@ describe('hostile input', () => {
   before(async () => {
     // Real objects to aim at, of this project and of another one.
     const other = await h.createProject('other');
-    for (const k of [h.key, other.key]) {
-      const ep = await h.api('POST', '/v1/endpoints', { url: 'http://127.0.0.1:9/x', status: 'paused' }, k);
+    for (const [n, k] of [h.key, other.key].entries()) {
+      const consumer = await h.api('POST', '/v1/consumers', { name: 'c', uid: `uid-${n}` }, k);
+      const ep = await h.api(
+        'POST',
+        '/v1/endpoints',
+        { url: 'http://127.0.0.1:9/x', status: 'paused', consumer_id: consumer.body.id },
+        k,
+      );
       const active = await h.api(
         'POST',
         '/v1/endpoints',
@@ -64,6 +72,8 @@ describe('hostile input', () => {
       const event = await h.publish({ event_type: 'z', payload: {} }, k);
       const apiKey = await h.api('POST', '/v1/api-keys', {}, k);
       for (const [kind, id] of [
+        ['con', consumer.body.id],
+        ['con', `uid-${n}`],
         ['ep', ep.body.id],
         ['ep', active.body.id],
         ['evt', event.id],
@@ -80,7 +90,7 @@ describe('hostile input', () => {
   async function fingerprint(): Promise<string> {
     const db = mongoose.connection.db;
     assert.ok(db);
-    const names = ['projects', 'api_keys', 'endpoints', 'events', 'deliveries', 'operations'];
+    const names = ['projects', 'api_keys', 'consumers', 'endpoints', 'events', 'deliveries', 'operations'];
     const parts = await Promise.all(
       names.map(async (name) => {
         const docs = await db
@@ -116,7 +126,17 @@ describe('hostile input', () => {
       '',
     ),
     query: fc.dictionary(
-      fc.constantFrom('limit', 'cursor', 'status', 'since', 'until', 'endpoint_id', 'event_type', 'x'),
+      fc.constantFrom(
+        'limit',
+        'cursor',
+        'status',
+        'since',
+        'until',
+        'endpoint_id',
+        'event_type',
+        'consumer_id',
+        'x',
+      ),
       junk,
       { maxKeys: 3 },
     ),

@@ -31,7 +31,7 @@ describe('a new delivery view stored by the API and by the first attempt, in any
     });
     const endpoint = (await Endpoint.findById(ep.id).lean()) as EndpointDoc;
     const eventId = newId('evt');
-    const common = { project_id: endpoint.project_id, event_type: `t${path}` };
+    const common = { project_id: endpoint.project_id, consumer_id: null, event_type: `t${path}` };
     await Event.collection.insertOne(
       newEvent(
         {

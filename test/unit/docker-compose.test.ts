@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { ENV_VARS } from '../../src/config';
+import { SearchAttributes } from '../../src/delivery-contract';
 
 const root = join(__dirname, '..', '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
@@ -68,14 +69,7 @@ describe('docker-compose.yml', () => {
       assert.ok(compose.services[role].command.includes(role));
     }
     const setup = compose.services['temporal-setup'].command.join(' ');
-    for (const attribute of [
-      'HookflowProjectId',
-      'HookflowEndpointId',
-      'HookflowEventType',
-      'HookflowDeliveryStatus',
-    ]) {
-      assert.ok(setup.includes(attribute), attribute);
-    }
+    for (const { name } of Object.values(SearchAttributes)) assert.ok(setup.includes(name), name);
   });
 
   it('is the stack the README describes: services, images and ports', () => {
