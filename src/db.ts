@@ -11,12 +11,14 @@ export async function connectMongo(uri: string): Promise<typeof mongoose> {
 /** A duplicate-key error, or a bulk insert whose every failure is one: what a repeated insert of the same ids gives. */
 export function isDuplicateKeyError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
-  const { code, writeErrors } = err as {
+  const { code, writeErrors, message } = err as {
     code?: number;
+    message?: string;
     writeErrors?: { code?: number; err?: { code?: number } }[];
   };
   if (writeErrors?.length) return writeErrors.every((e) => (e.code ?? e.err?.code) === 11000);
-  return code === 11000;
+  // The embedded FerretDB answers an update that breaks a unique index with SQLite's own error, no code.
+  return code === 11000 || (typeof message === 'string' && message.includes('UNIQUE constraint failed'));
 }
 
 /**
