@@ -21,6 +21,7 @@ export const consumerDocs: RouteDocs = {
     description: 'One of your customers; endpoints created with its `consumer_id` are its own.',
     body: CreateConsumerBody,
     responses: { 201: { description: 'The consumer.', schema: ConsumerResource } },
+    errors: { 409: 'Another consumer of the project has this uid.' },
   },
   'GET /v1/consumers': {
     tag: 'Consumers',
@@ -42,6 +43,7 @@ export const consumerDocs: RouteDocs = {
     path: ConsumerPath,
     body: UpdateConsumerBody,
     responses: { 200: { description: 'The consumer as updated.', schema: ConsumerResource } },
+    errors: { 409: 'Another consumer of the project has this uid.' },
   },
   'DELETE /v1/consumers/{id}': {
     tag: 'Consumers',

@@ -108,12 +108,19 @@ describe('service', () => {
     await call('DELETE', '/v1/api-keys/{id}', { id: apiKey.body.id }, { key });
     await call('DELETE', '/v1/api-keys/{id}', { id: 'key_00000000000000000000' }, { key }); // 404
 
+    const consumer = await call('POST', '/v1/consumers', {}, { key, body: { name: 'Acme', uid: 'acme' } });
+    await call('POST', '/v1/consumers', {}, { key, body: { name: 'Acme', uid: 'acme' } }); // 409
+    await call('GET', '/v1/consumers', {}, { key });
+    await call('GET', '/v1/consumers/{id}', { id: 'acme' }, { key });
+    await call('GET', '/v1/consumers/{id}', { id: 'nobody' }, { key }); // 404
+    await call('PATCH', '/v1/consumers/{id}', { id: consumer.body.id }, { key, body: { name: 'Acme Inc' } });
+
     const url = h.receiver.script('/spec', status(200, 'ok'));
     const endpoint = await call(
       'POST',
       '/v1/endpoints',
       {},
-      { key, body: { url, event_types: ['spec.created'] } },
+      { key, body: { url, event_types: ['spec.created'], consumer_id: 'acme' } },
     );
     const ep = endpoint.body.id as string;
     await call('POST', '/v1/endpoints', {}, { key, body: { url: 'ftp://x' } }); // 422
@@ -165,6 +172,7 @@ describe('service', () => {
     await call('POST', '/v1/operations/{id}/cancel', { id: bulk.body.id }, { key }); // 202, or 409 once done
     await call('DELETE', '/v1/endpoints/{id}', { id: ep }, { key });
     await call('GET', '/v1/endpoints/{id}', { id: ep }, { key }); // 404
+    await call('DELETE', '/v1/consumers/{id}', { id: 'acme' }, { key });
 
     await call('GET', '/healthz', {});
     await call('GET', '/readyz', {});
