@@ -169,7 +169,11 @@ describe('api', () => {
       body: { filter: { status: 'failed' } },
     });
     const keyId = (await h.stack.request('POST', '/v1/api-keys', { key: alice.key, body: {} })).body.id;
+    const consumerId = (
+      await h.stack.request('POST', '/v1/consumers', { key: alice.key, body: { name: 'alice-customer' } })
+    ).body.id;
     const aliceIds: Record<string, string> = {
+      con: consumerId,
       ep: ep.id,
       evt: event.body.id,
       dlv: deliveryId,
@@ -178,6 +182,7 @@ describe('api', () => {
     };
     const bodies: Record<string, unknown> = {
       '/v1/endpoints/{ep}': { description: 'hijack' },
+      '/v1/consumers/{con}': { name: 'hijack' },
       '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
     };
     // Every route that names an object, with Bob's key and Alice's ids: 404, as for an id that does not exist.
