@@ -1,6 +1,6 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { auth } from '../http/auth';
+import { auth, projectKeyOnly } from '../http/auth';
 import { notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
@@ -48,17 +48,17 @@ export const apiKeyDocs: RouteDocs = {
 
 export function apiKeyRoutes(apiKeys: ApiKeyVerifier): Router {
   const router = new Router();
-  router.post('/v1/api-keys', async (ctx) => {
+  router.post('/v1/api-keys', projectKeyOnly, async (ctx) => {
     const body = parseBody(ctx, CreateApiKeyBody.default({ name: '' }));
     const { doc, key } = await issueApiKey(auth(ctx).projectId, body.name);
     ctx.status = 201;
     ctx.body = { ...presentApiKey(doc), key };
   });
-  router.get('/v1/api-keys', async (ctx) => {
+  router.get('/v1/api-keys', projectKeyOnly, async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
     ctx.body = await listPage(ApiKey, { project_id: auth(ctx).projectId }, q, presentApiKey);
   });
-  router.delete('/v1/api-keys/:id', async (ctx) => {
+  router.delete('/v1/api-keys/:id', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, KeyPath);
     const revoked = await ApiKey.findOneAndUpdate(
       { _id: id, project_id: auth(ctx).projectId },

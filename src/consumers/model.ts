@@ -1,7 +1,6 @@
 import { model, Schema } from 'mongoose';
 import { z } from 'zod';
 import { findOwned } from '../db';
-import { fieldError, notFound } from '../http/errors';
 import { ID_PATTERN } from '../ids';
 
 /** One customer of the project's SaaS: the owner of some of its endpoints. */
@@ -40,21 +39,6 @@ export async function findConsumer(projectId: string, idOrUid: string): Promise<
     project_id: projectId,
     uid_key: idOrUid,
   } as never)) as ConsumerDoc | null;
-}
-
-/**
- * The id of the consumer a request names, by id or uid: unknown in a body field is a 422 on that field, in a
- * query filter a 404.
- */
-export async function consumerIdOf(
-  projectId: string,
-  ref: string,
-  where: { body: (string | number)[] } | 'query',
-): Promise<string> {
-  const consumer = await findConsumer(projectId, ref);
-  if (consumer) return consumer._id;
-  if (where === 'query') throw notFound('consumer');
-  throw fieldError('body', where.body, 'consumer not found');
 }
 
 export const ConsumerResource = z

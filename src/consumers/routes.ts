@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { isDuplicateKeyError } from '../db';
 import { Endpoint } from '../endpoints/model';
-import { auth } from '../http/auth';
+import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
@@ -10,8 +10,25 @@ import { parseBody, parsePath, parseQuery } from '../http/validate';
 import { newId } from '../ids';
 import { Consumer, ConsumerResource, findConsumer, presentConsumer } from './model';
 import { CreateConsumerBody, consumerRef, UpdateConsumerBody } from './schemas';
+import {
+  DEFAULT_SESSION_S,
+  issuePortalSession,
+  MAX_SESSION_S,
+  PortalSessionResource,
+  revokePortalSessions,
+} from './sessions';
 
 const ConsumerPath = z.object({ id: consumerRef });
+export const CreatePortalSessionBody = z.strictObject({
+  expires_in_s: z
+    .int()
+    .min(60)
+    .max(MAX_SESSION_S)
+    .optional()
+    .meta({
+      description: `Seconds until it expires: ${DEFAULT_SESSION_S} by default, ${MAX_SESSION_S} at most.`,
+    }),
+});
 const ListQuery = z.object(pageQuery);
 
 export const consumerDocs: RouteDocs = {
@@ -45,6 +62,25 @@ export const consumerDocs: RouteDocs = {
     responses: { 200: { description: 'The consumer as updated.', schema: ConsumerResource } },
     errors: { 409: 'Another consumer of the project has this uid.' },
   },
+  'POST /v1/consumers/{id}/portal-sessions': {
+    tag: 'Consumers',
+    summary: 'Open a portal session for a consumer',
+    description:
+      'A short-lived bearer token that acts as this consumer only: its endpoints, its deliveries and their ' +
+      "attempts, the events delivered to it. Project-wide routes answer it 403, other consumers' objects 404.",
+    path: ConsumerPath,
+    body: CreatePortalSessionBody,
+    bodyOptional: true,
+    responses: {
+      201: { description: 'The session and its token, shown once.', schema: PortalSessionResource },
+    },
+  },
+  'DELETE /v1/consumers/{id}/portal-sessions': {
+    tag: 'Consumers',
+    summary: "Revoke a consumer's portal sessions",
+    path: ConsumerPath,
+    responses: { 204: { description: 'Every live session of the consumer stops working at once.' } },
+  },
   'DELETE /v1/consumers/{id}': {
     tag: 'Consumers',
     summary: 'Delete a consumer and its endpoints',
@@ -59,7 +95,7 @@ const duplicateUid = (uid: string) => conflict(`another consumer of this project
 export function consumerRoutes(): Router {
   const router = new Router();
 
-  router.post('/v1/consumers', async (ctx) => {
+  router.post('/v1/consumers', projectKeyOnly, async (ctx) => {
     const body = parseBody(ctx, CreateConsumerBody);
     const id = newId('con');
     try {
@@ -79,19 +115,19 @@ export function consumerRoutes(): Router {
     }
   });
 
-  router.get('/v1/consumers', async (ctx) => {
+  router.get('/v1/consumers', projectKeyOnly, async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
     ctx.body = await listPage(Consumer, { project_id: auth(ctx).projectId }, q, presentConsumer);
   });
 
-  router.get('/v1/consumers/:id', async (ctx) => {
+  router.get('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, ConsumerPath);
     const consumer = await findConsumer(auth(ctx).projectId, id);
     if (!consumer) throw notFound('consumer');
     ctx.body = presentConsumer(consumer);
   });
 
-  router.patch('/v1/consumers/:id', async (ctx) => {
+  router.patch('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, ConsumerPath);
     const body = parseBody(ctx, UpdateConsumerBody);
     const { projectId } = auth(ctx);
@@ -113,13 +149,38 @@ export function consumerRoutes(): Router {
     }
   });
 
-  // Its endpoints first: a request that dies halfway leaves the consumer to delete again, never endpoints
-  // whose owner is gone.
-  router.delete('/v1/consumers/:id', async (ctx) => {
+  router.post('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {
+    const { id } = parsePath(ctx, ConsumerPath);
+    const body = parseBody(ctx, CreatePortalSessionBody.default({}));
+    const { projectId } = auth(ctx);
+    const consumer = await findConsumer(projectId, id);
+    if (!consumer) throw notFound('consumer');
+    const { doc, token } = await issuePortalSession(
+      projectId,
+      consumer._id,
+      body.expires_in_s ?? DEFAULT_SESSION_S,
+    );
+    ctx.status = 201;
+    ctx.body = { id: doc._id, consumer_id: consumer._id, token, expires_at: doc.expires_at };
+  });
+
+  router.delete('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, ConsumerPath);
     const { projectId } = auth(ctx);
     const consumer = await findConsumer(projectId, id);
     if (!consumer) throw notFound('consumer');
+    await revokePortalSessions(projectId, consumer._id);
+    ctx.status = 204;
+  });
+
+  // Its sessions and endpoints first: a request that dies halfway leaves the consumer to delete again, never
+  // endpoints or sessions whose owner is gone.
+  router.delete('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
+    const { id } = parsePath(ctx, ConsumerPath);
+    const { projectId } = auth(ctx);
+    const consumer = await findConsumer(projectId, id);
+    if (!consumer) throw notFound('consumer');
+    await revokePortalSessions(projectId, consumer._id);
     await Endpoint.deleteMany({ project_id: projectId, consumer_id: consumer._id });
     await Consumer.deleteOne({ _id: consumer._id, project_id: projectId });
     ctx.status = 204;

@@ -1,11 +1,12 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
-import { consumerIdOf } from '../consumers/model';
 import { consumerRef } from '../consumers/schemas';
+import { consumerIdOf, findEventInScope, findInScope } from '../consumers/scope';
 import { findOwned } from '../db';
 import { Endpoint } from '../endpoints/model';
 import { Event } from '../events/model';
-import { auth } from '../http/auth';
+import { auth, consumerScope } from '../http/auth';
 import { notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
@@ -103,8 +104,8 @@ export const deliveryDocs: RouteDocs = {
 export function deliveryRoutes(temporal: TemporalTarget): Router {
   const router = new Router();
 
-  const findDelivery = async (projectId: string, id: string) => {
-    const delivery = await findOwned(Delivery, id, projectId);
+  const findDelivery = async (ctx: Context, id: string) => {
+    const delivery = await findInScope(ctx, Delivery, id);
     if (!delivery) throw notFound('delivery');
     return delivery;
   };
@@ -114,7 +115,8 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     const { projectId } = auth(ctx);
     const filter = {
       project_id: projectId,
-      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
+      ...consumerScope(ctx),
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
       ...(q.endpoint_id ? { endpoint_id: q.endpoint_id } : {}),
       ...(q.event_id ? { event_id: q.event_id } : {}),
       ...(q.event_type ? { event_type: q.event_type } : {}),
@@ -126,7 +128,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/deliveries/:id', async (ctx) => {
     const { id } = parsePath(ctx, DeliveryPath);
-    ctx.body = presentDelivery(await findDelivery(auth(ctx).projectId, id));
+    ctx.body = presentDelivery(await findDelivery(ctx, id));
   });
 
   for (const [action, signal] of [
@@ -135,7 +137,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
   ] as const) {
     router.post(`/v1/deliveries/:id/${action}`, async (ctx) => {
       const { id } = parsePath(ctx, DeliveryPath);
-      const delivery = await findDelivery(auth(ctx).projectId, id);
+      const delivery = await findDelivery(ctx, id);
       await signalDelivery(temporal, delivery, signal);
       ctx.status = 202;
       ctx.body = presentDelivery(delivery);
@@ -146,7 +148,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
   router.post('/v1/deliveries/:id/replay', async (ctx) => {
     const { id } = parsePath(ctx, DeliveryPath);
     const { projectId } = auth(ctx);
-    const original = await findDelivery(projectId, id);
+    const original = await findDelivery(ctx, id);
     const [event, endpoint] = await Promise.all([
       findOwned(Event, original.event_id, projectId),
       findOwned(Endpoint, original.endpoint_id, projectId),
@@ -169,8 +171,8 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     const params = parsePath(ctx, ResendPath);
     const { projectId } = auth(ctx);
     const [event, endpoint] = await Promise.all([
-      findOwned(Event, params.event_id, projectId),
-      findOwned(Endpoint, params.endpoint_id, projectId),
+      findEventInScope(ctx, params.event_id),
+      findInScope(ctx, Endpoint, params.endpoint_id),
     ]);
     if (!endpoint) throw notFound('endpoint');
     if (!event) throw notFound('event');
@@ -191,7 +193,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     const { id } = parsePath(ctx, DeliveryPath);
     const q = parseQuery(ctx, AttemptsQuery);
     const { projectId } = auth(ctx);
-    if (!(await Delivery.exists({ _id: id, project_id: projectId }))) throw notFound('delivery');
+    await findDelivery(ctx, id);
     const docs = await DeliveryAttempt.find({
       delivery_id: id,
       project_id: projectId,

@@ -1,9 +1,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { consumerIdOf } from '../consumers/model';
 import { consumerRef } from '../consumers/schemas';
-import { findOwned } from '../db';
-import { auth } from '../http/auth';
+import { consumerIdOf, findInScope } from '../consumers/scope';
+import { auth, consumerScope } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
@@ -97,9 +96,10 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const body = parseBody(ctx, CreateEndpointBody);
     await assertAllowedTarget(body.url, allowPrivateTargets);
     const { projectId } = auth(ctx);
+    // A portal session's endpoints are its consumer's, named or not.
     const consumerId = body.consumer_id
-      ? await consumerIdOf(projectId, body.consumer_id, { body: ['consumer_id'] })
-      : null;
+      ? await consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] })
+      : auth(ctx).consumerId;
     const secret = body.secret ?? generateSecret();
     const endpoint = await Endpoint.create({
       _id: newId('ep'),
@@ -126,15 +126,16 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const { projectId } = auth(ctx);
     const filter = {
       project_id: projectId,
+      ...consumerScope(ctx),
       ...(q.status ? { status: q.status } : {}),
-      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
     };
     ctx.body = await listPage(Endpoint, filter, q, presentEndpoint);
   });
 
   router.get('/v1/endpoints/:id', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
-    const endpoint = await findOwned(Endpoint, id, auth(ctx).projectId);
+    const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
     ctx.body = presentEndpoint(endpoint);
   });
@@ -143,7 +144,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, UpdateEndpointBody);
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
-    const current = await findOwned(Endpoint, id, auth(ctx).projectId);
+    const current = await findInScope(ctx, Endpoint, id);
     if (!current) throw notFound('endpoint');
     const { retry, ...rest } = body;
     const set: Record<string, unknown> = { ...rest };
@@ -164,7 +165,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RotateSecretBody.default({}));
     const { projectId } = auth(ctx);
-    const endpoint = await findOwned(Endpoint, id, projectId);
+    const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
     const now = new Date();
     const graceEnds = new Date(now.getTime() + (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
@@ -189,7 +190,11 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
 
   router.delete('/v1/endpoints/:id', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
-    const deleted = await Endpoint.findOneAndDelete({ _id: id, project_id: auth(ctx).projectId }).lean();
+    const deleted = await Endpoint.findOneAndDelete({
+      _id: id,
+      project_id: auth(ctx).projectId,
+      ...consumerScope(ctx),
+    }).lean();
     if (!deleted) throw notFound('endpoint');
     ctx.status = 204;
   });

@@ -2,7 +2,6 @@
 // workflow, and only then answer 202. A crash anywhere before that leaves the event undispatched; publishing
 // it again with the same idempotency key finishes the job instead of starting anything twice.
 
-import { consumerIdOf } from '../consumers/model';
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
@@ -19,14 +18,13 @@ export interface PublishResult {
   duplicate: boolean;
 }
 
+/** Publishes `body` in `projectId`, to the consumer `consumerId` (already resolved from body.consumer_id) if set. */
 export async function publishEvent(
   temporal: TemporalTarget,
   projectId: string,
   body: PublishEventBody,
+  consumerId: string | null,
 ): Promise<PublishResult> {
-  const consumerId = body.consumer_id
-    ? await consumerIdOf(projectId, body.consumer_id, { body: ['consumer_id'] })
-    : null;
   if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids, consumerId);
   const eventId = newId('evt');
   // Who gets the event is read while the event is stored: a round trip less before the 202.

@@ -1,13 +1,14 @@
 import Router from '@koa/router';
 import { z } from 'zod';
-import { consumerIdOf } from '../consumers/model';
 import { consumerRef } from '../consumers/schemas';
-import { findOwned } from '../db';
+import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../consumers/scope';
 import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
-import { createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
+import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
 import { forEachLimited, type TemporalTarget } from '../deliveries/start';
-import { auth } from '../http/auth';
-import { notFound } from '../http/errors';
+import { Endpoint, subscribes } from '../endpoints/model';
+import { eventTypeName } from '../endpoints/schemas';
+import { auth, projectKeyOnly } from '../http/auth';
+import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
@@ -34,6 +35,13 @@ const Published = EventResource.extend({
   deliveries: z.array(DeliveryResource),
 }).meta({ id: 'PublishedEvent' });
 
+const EndpointPath = z.object({ id: resourceId('ep') });
+export const TestEventBody = z.strictObject({
+  event_type: eventTypeName
+    .optional()
+    .meta({ description: 'One the endpoint subscribes to; by default its first, or hookflow.test.' }),
+});
+
 export const eventDocs: RouteDocs = {
   'POST /v1/events': {
     tag: 'Events',
@@ -47,6 +55,16 @@ export const eventDocs: RouteDocs = {
       202: { description: 'Accepted: every delivery has started.', schema: Published },
       200: { description: 'A repeat of an earlier publish with this idempotency key.', schema: Published },
     },
+  },
+  'POST /v1/endpoints/{id}/test': {
+    tag: 'Events',
+    summary: 'Send a test event to an endpoint',
+    description: 'Publishes a small test payload to this endpoint alone; a portal session may use it.',
+    path: EndpointPath,
+    body: TestEventBody,
+    bodyOptional: true,
+    responses: { 202: { description: 'Accepted: the delivery has started.', schema: Published } },
+    errors: { 409: 'The endpoint is paused or disabled.' },
   },
   'GET /v1/events': {
     tag: 'Events',
@@ -79,12 +97,15 @@ export const eventDocs: RouteDocs = {
 export function eventRoutes(temporal: TemporalTarget): Router {
   const router = new Router();
 
-  router.post('/v1/events', async (ctx) => {
+  router.post('/v1/events', projectKeyOnly, async (ctx) => {
     const body = parseBody(ctx, PublishEventBody);
     // Stripe-style Idempotency-Key header, for clients that prefer it to the body field.
     const header = ctx.get('idempotency-key');
     if (header && !body.idempotency_key) body.idempotency_key = parseHeaderKey(header);
-    const result = await publishEvent(temporal, auth(ctx).projectId, body);
+    const consumerId = body.consumer_id
+      ? await consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] })
+      : null;
+    const result = await publishEvent(temporal, auth(ctx).projectId, body, consumerId);
     eventsPublished.inc({ result: result.duplicate ? 'duplicate' : 'accepted' });
     ctx.state.log = { event_id: result.event._id, deliveries: result.deliveries.length };
     ctx.status = result.duplicate ? 200 : 202;
@@ -95,13 +116,44 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     };
   });
 
+  router.post('/v1/endpoints/:id/test', async (ctx) => {
+    const { id } = parsePath(ctx, EndpointPath);
+    const body = parseBody(ctx, TestEventBody.default({}));
+    const endpoint = await findInScope(ctx, Endpoint, id);
+    if (!endpoint) throw notFound('endpoint');
+    assertReplayable(endpoint);
+    const eventType = body.event_type ?? endpoint.event_types[0] ?? 'hookflow.test';
+    if (!subscribes(endpoint, eventType)) {
+      throw fieldError('body', ['event_type'], 'the endpoint does not subscribe to this event type');
+    }
+    const payload = {
+      type: 'hookflow.test',
+      message: 'A test event sent from hookflow',
+      endpoint_id: endpoint._id,
+      sent_at: new Date().toISOString(),
+    };
+    const result = await publishEvent(
+      temporal,
+      auth(ctx).projectId,
+      { event_type: eventType, payload, endpoint_ids: [endpoint._id] },
+      endpoint.consumer_id ?? null,
+    );
+    ctx.status = 202;
+    ctx.body = {
+      ...presentEvent(result.event),
+      is_duplicate: false,
+      deliveries: result.deliveries.map(presentDelivery),
+    };
+  });
+
   router.get('/v1/events', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
     const { projectId } = auth(ctx);
     const filter = {
       project_id: projectId,
+      ...(await eventScope(ctx)),
       ...(q.event_type ? { event_type: q.event_type } : {}),
-      ...(q.consumer_id ? { consumer_id: await consumerIdOf(projectId, q.consumer_id, 'query') } : {}),
+      ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
       ...createdBetween(q.since, q.until),
     };
     ctx.body = await listPage(Event, filter, q, presentEvent);
@@ -109,20 +161,20 @@ export function eventRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/events/:id', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
-    const event = await findOwned(Event, id, auth(ctx).projectId);
+    const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
     ctx.body = presentEvent(event);
   });
 
   // Convoy's replay: the event afresh to every endpoint subscribed to it now (active ones; for an event
-  // published with endpoint_ids, those of them that are active).
+  // published with endpoint_ids, those of them that are active); for a portal session, its consumer's.
   router.post('/v1/events/:id/replay', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
-    const { projectId } = auth(ctx);
-    const event = await findOwned(Event, id, projectId);
+    const { projectId, consumerId } = auth(ctx);
+    const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
     const [endpoints, previous] = await Promise.all([
-      subscribedEndpoints(event),
+      subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id }),
       latestDeliveryByEndpoint(projectId, event._id),
     ]);
     const deliveries: DeliveryDoc[] = [];

@@ -1,11 +1,15 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { ApiKeyVerifier } from '../api-keys/model';
+import { SESSION_TOKEN_PREFIX, verifyPortalSession } from '../consumers/sessions';
 import { ApiError } from './errors';
 
 export interface AuthState {
   projectId: string;
-  apiKeyId: string;
+  /** The project API key used; null for a portal session. */
+  apiKeyId: string | null;
+  /** Set for a portal session: the one consumer the caller acts as. */
+  consumerId: string | null;
 }
 
 function presentedKey(ctx: Context): string | null {
@@ -29,27 +33,68 @@ export function requireAdmin(adminKey: string, apiKeys: ApiKeyVerifier) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
     if (!isAdminKey(key, adminKey)) {
-      if (await apiKeys.verify(key)) throw new ApiError(403, 'this route needs the admin key');
+      const known = key.startsWith(SESSION_TOKEN_PREFIX)
+        ? await verifyPortalSession(key)
+        : await apiKeys.verify(key);
+      if (known) throw new ApiError(403, 'this route needs the admin key');
       throw new ApiError(401, 'invalid API key');
     }
     return next();
   };
 }
 
-/** Project routes: a live API key of the project; sets ctx.state.auth. */
+/**
+ * Project routes: a live API key of the project, or a live portal session of one of its consumers (which
+ * the routes then confine to that consumer); sets ctx.state.auth.
+ */
 export function requireProjectKey(adminKey: string, apiKeys: ApiKeyVerifier) {
-  return async function projectOnly(ctx: Context, next: Next) {
+  return async function projectCaller(ctx: Context, next: Next) {
     const key = presentedKey(ctx);
     if (!key) throw new ApiError(401, 'missing API key');
+    if (key.startsWith(SESSION_TOKEN_PREFIX)) {
+      const session = await verifyPortalSession(key);
+      if (!session) throw new ApiError(401, 'invalid, expired or revoked portal session');
+      ctx.state.auth = {
+        projectId: session.project_id,
+        apiKeyId: null,
+        consumerId: session.consumer_id,
+      } satisfies AuthState;
+      return next();
+    }
     const found = await apiKeys.verify(key);
     if (!found) {
       if (isAdminKey(key, adminKey))
         throw new ApiError(403, 'the admin key only creates projects; use a project API key');
       throw new ApiError(401, 'invalid API key');
     }
-    ctx.state.auth = { projectId: found.project_id, apiKeyId: found._id } satisfies AuthState;
+    ctx.state.auth = {
+      projectId: found.project_id,
+      apiKeyId: found._id,
+      consumerId: null,
+    } satisfies AuthState;
     return next();
   };
+}
+
+/**
+ * Routes of the project as a whole (keys, consumers, publishing, bulk operations): no portal session. Put on
+ * each route, not with `router.use`: the routers are merged into one, where `use` reaches every later route.
+ */
+export async function projectKeyOnly(ctx: Context, next: Next) {
+  if (auth(ctx).consumerId) throw new ApiError(403, 'a portal session cannot use this route');
+  return next();
+}
+
+/** What a query must add to stay within the caller's consumer, if the caller is a portal session. */
+export function consumerScope(ctx: Context): { consumer_id?: string } {
+  const { consumerId } = auth(ctx);
+  return consumerId ? { consumer_id: consumerId } : {};
+}
+
+/** Whether an object of the project is within the caller's reach (a portal session sees its consumer's). */
+export function inScope(ctx: Context, doc: { consumer_id?: string | null }): boolean {
+  const { consumerId } = auth(ctx);
+  return consumerId === null || doc.consumer_id === consumerId;
 }
 
 export function auth(ctx: Context): AuthState {

@@ -1,14 +1,14 @@
 import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
-import { consumerIdOf } from '../consumers/model';
 import { consumerRef } from '../consumers/schemas';
+import { consumerIdOf } from '../consumers/scope';
 import { findOwned } from '../db';
 import { assertReplayable } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
 import { DELIVERY_STATUSES } from '../deliveries/status';
 import { Endpoint } from '../endpoints/model';
-import { auth } from '../http/auth';
+import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
@@ -121,11 +121,11 @@ async function startOperation(
 export function operationRoutes(temporal: TemporalTarget, pageSize: number): Router {
   const router = new Router();
 
-  router.post('/v1/deliveries/replay', async (ctx) => {
+  router.post('/v1/deliveries/replay', projectKeyOnly, async (ctx) => {
     const { filter } = parseBody(ctx, BulkReplayBody);
     const { projectId } = auth(ctx);
     if (filter.consumer_id) {
-      filter.consumer_id = await consumerIdOf(projectId, filter.consumer_id, {
+      filter.consumer_id = await consumerIdOf(ctx, filter.consumer_id, {
         body: ['filter', 'consumer_id'],
       });
     }
@@ -139,7 +139,7 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
   });
 
   // Svix's recover: replay every failed delivery of the endpoint created in [since, until).
-  router.post('/v1/endpoints/:id/recover', async (ctx) => {
+  router.post('/v1/endpoints/:id/recover', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RecoverBody);
     const { projectId } = auth(ctx);
@@ -151,19 +151,19 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
     ctx.body = presentOperation(await startOperation(temporal, pageSize, projectId, 'recover', filter));
   });
 
-  router.get('/v1/operations', async (ctx) => {
+  router.get('/v1/operations', projectKeyOnly, async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
     ctx.body = await listPage(Operation, { project_id: auth(ctx).projectId }, q, presentOperation);
   });
 
-  router.get('/v1/operations/:id', async (ctx) => {
+  router.get('/v1/operations/:id', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
     const op = await findOwned(Operation, id, auth(ctx).projectId);
     if (!op) throw notFound('operation');
     ctx.body = presentOperation(op);
   });
 
-  router.post('/v1/operations/:id/cancel', async (ctx) => {
+  router.post('/v1/operations/:id/cancel', projectKeyOnly, async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
     const op = await findOwned(Operation, id, auth(ctx).projectId);
     if (!op) throw notFound('operation');

@@ -1,0 +1,212 @@
+// Portal sessions: a token that acts as one consumer. Route by route it reaches that consumer's objects only
+// (another consumer's are 404, the project's own business 403), lists never show anyone else's data, and a
+// wrong, expired or revoked token is 401.
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { PortalSession } from '../../src/consumers/sessions';
+import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
+import { ROUTES } from '../helpers/routes';
+
+/** Routes of the project as a whole: a portal session gets 403 whatever it names. */
+const PROJECT_ONLY = new Set([
+  'POST /v1/projects',
+  'POST /v1/api-keys',
+  'GET /v1/api-keys',
+  'DELETE /v1/api-keys/{key}',
+  'POST /v1/consumers',
+  'GET /v1/consumers',
+  'GET /v1/consumers/{con}',
+  'PATCH /v1/consumers/{con}',
+  'DELETE /v1/consumers/{con}',
+  'POST /v1/consumers/{con}/portal-sessions',
+  'DELETE /v1/consumers/{con}/portal-sessions',
+  'POST /v1/events',
+  'POST /v1/deliveries/replay',
+  'POST /v1/endpoints/{ep}/recover',
+  'GET /v1/operations',
+  'GET /v1/operations/{op}',
+  'POST /v1/operations/{op}/cancel',
+]);
+
+/** Bodies that pass validation, so that the answer is about the object named. */
+const VALID_BODIES: Record<string, object> = {
+  '/v1/endpoints/{ep}': { description: 'hijack' },
+  '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
+  '/v1/consumers/{con}': { name: 'hijack' },
+};
+
+interface World {
+  con: string;
+  ep: string;
+  evt: string;
+  dlv: string;
+}
+
+describe('portal sessions', () => {
+  const h = useStack({ project: 'portal' });
+  const { api } = h;
+  const world: Record<'a' | 'b', World> = {} as never;
+  let op: string;
+  let keyId: string;
+  let session: string;
+
+  /** A consumer with an endpoint and one delivered event. */
+  async function consumerWorld(name: string): Promise<World> {
+    const con = (await api('POST', '/v1/consumers', { name, uid: name })).body.id;
+    h.receiver.script(`/${name}`, status(200));
+    const ep = await h.createEndpoint(`/${name}`, { consumer_id: con });
+    const event = await h.publish({
+      event_type: `t/${name}`,
+      payload: { secret: `${name}-only` },
+      consumer_id: con,
+    });
+    await h.waitForStatus(event.deliveries[0].id, 'succeeded');
+    return { con, ep: ep.id, evt: event.id, dlv: event.deliveries[0].id };
+  }
+
+  async function openSession(consumer: string, body: object = {}) {
+    const res = await api('POST', `/v1/consumers/${consumer}/portal-sessions`, body);
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    return res.body as { id: string; token: string; consumer_id: string; expires_at: string };
+  }
+
+  before(async () => {
+    world.a = await consumerWorld('alpha');
+    world.b = await consumerWorld('beta');
+    op = (await api('POST', '/v1/deliveries/replay', { filter: { status: 'failed' } })).body.id;
+    keyId = (await api('POST', '/v1/api-keys', { name: 'k' })).body.id;
+    session = (await openSession('alpha')).token;
+  });
+
+  it('opens sessions of a default hour, at most a day, for a consumer of the project only', async () => {
+    const opened = await openSession(world.a.con);
+    assert.equal(opened.consumer_id, world.a.con);
+    assert.match(opened.token, /^hfps_/);
+    const hour = new Date(opened.expires_at).getTime() - Date.now();
+    assert.ok(hour > 3_500_000 && hour <= 3_600_000, `${hour} ms`);
+    const day = await openSession('alpha', { expires_in_s: 86_400 });
+    assert.ok(new Date(day.expires_at).getTime() - Date.now() > 86_000_000);
+    for (const expires_in_s of [59, 86_401, 'soon']) {
+      const res = await api('POST', '/v1/consumers/alpha/portal-sessions', { expires_in_s });
+      assert.equal(res.status, 422, String(expires_in_s));
+    }
+    assert.equal((await api('POST', '/v1/consumers/nobody/portal-sessions', {})).status, 404);
+    const other = await h.createProject('other');
+    assert.equal((await api('POST', '/v1/consumers/alpha/portal-sessions', {}, other.key)).status, 404);
+    // The token is never stored: only its hash.
+    const stored = await PortalSession.findById(opened.id).lean();
+    assert.ok(stored && !JSON.stringify(stored).includes(opened.token.slice(-43)));
+  });
+
+  it('answers every route: 403 for the project’s business, 404 for another consumer’s objects', async () => {
+    for (const [method, template] of ROUTES) {
+      const route = `${method} ${template}`;
+      const forB = template.replace(/\{(\w+)\}/g, (_, kind: string) =>
+        kind === 'op' ? op : kind === 'key' ? keyId : world.b[kind as keyof World],
+      );
+      const body = method === 'GET' ? undefined : (VALID_BODIES[template] ?? {});
+      const res = await api(method, forB, body, session);
+      if (PROJECT_ONLY.has(route)) {
+        assert.equal(res.status, 403, `${route}: ${res.status} ${JSON.stringify(res.body)}`);
+      } else if (template.includes('{')) {
+        assert.equal(res.status, 404, `${route} with beta's ids: ${res.status} ${JSON.stringify(res.body)}`);
+      }
+      assert.ok(!JSON.stringify(res.body).includes('beta'), `${route} shows nothing of beta`);
+    }
+  });
+
+  it('lists only its consumer’s endpoints, deliveries and events', async () => {
+    // An event of the project's own, to every endpoint subscribed to it: alpha sees it through its delivery.
+    const alphaEndpoint = await h.createEndpoint('/alpha-all', {
+      consumer_id: 'alpha',
+      event_types: ['t/all'],
+    });
+    await h.createEndpoint('/beta-all', { consumer_id: 'beta', event_types: ['t/all'] });
+    const broadcast = await h.publish({ event_type: 't/all', payload: {} });
+    for (const d of broadcast.deliveries) await h.waitForStatus(d.id, 'succeeded');
+
+    const endpoints = (await api('GET', '/v1/endpoints?limit=250', undefined, session)).body.data;
+    assert.deepEqual(
+      endpoints.map((e: { id: string }) => e.id).sort(),
+      [world.a.ep, alphaEndpoint.id].sort(),
+    );
+    const deliveries = (await api('GET', '/v1/deliveries?limit=250', undefined, session)).body.data;
+    assert.ok(deliveries.length >= 2);
+    assert.ok(deliveries.every((d: { consumer_id: string }) => d.consumer_id === world.a.con));
+    const events = (await api('GET', '/v1/events?limit=250', undefined, session)).body.data;
+    assert.deepEqual(events.map((e: { id: string }) => e.id).sort(), [world.a.evt, broadcast.id].sort());
+    assert.equal((await api('GET', `/v1/events/${broadcast.id}`, undefined, session)).status, 200);
+    assert.equal((await api('GET', '/v1/deliveries?consumer_id=beta', undefined, session)).status, 404);
+    assert.equal((await api('GET', '/v1/endpoints?consumer_id=alpha', undefined, session)).status, 200);
+    const attempts = await api('GET', `/v1/deliveries/${world.a.dlv}/attempts`, undefined, session);
+    assert.equal(attempts.body.data.length, 1);
+  });
+
+  it('acts on its own endpoints and deliveries', async () => {
+    h.receiver.script('/alpha-new', status(500), status(200));
+    const created = await api('POST', '/v1/endpoints', { url: h.receiver.url('/alpha-new') }, session);
+    assert.equal(created.status, 201);
+    assert.equal(created.body.consumer_id, world.a.con, 'a session’s endpoints are its consumer’s');
+    const foreign = await api(
+      'POST',
+      '/v1/endpoints',
+      { url: h.receiver.url('/x'), consumer_id: 'beta' },
+      session,
+    );
+    assert.equal(foreign.status, 422);
+    const ep = created.body.id;
+    assert.equal(
+      (await api('PATCH', `/v1/endpoints/${ep}`, { status: 'paused' }, session)).body.status,
+      'paused',
+    );
+    assert.equal((await api('POST', `/v1/endpoints/${ep}/test`, {}, session)).status, 409);
+    assert.equal((await api('PATCH', `/v1/endpoints/${ep}`, { status: 'active' }, session)).status, 200);
+    const rotated = await api('POST', `/v1/endpoints/${ep}/secret/rotate`, {}, session);
+    assert.match(rotated.body.secret, /^whsec_/);
+
+    // A test event: the first attempt fails, it retries, and succeeds.
+    const sent = await api('POST', `/v1/endpoints/${ep}/test`, {}, session);
+    assert.equal(sent.status, 202, JSON.stringify(sent.body));
+    assert.equal(sent.body.event_type, 'hookflow.test');
+    const [request] = await h.receiver.waitFor('/alpha-new', 1);
+    assert.ok(h.verifies(rotated.body.secret, request));
+    const d = sent.body.deliveries[0].id;
+    await h.waitForStatus(d, 'succeeded');
+    assert.equal((await api('POST', `/v1/deliveries/${d}/retry`, {}, session)).status, 409);
+    assert.equal((await api('POST', `/v1/deliveries/${d}/cancel`, {}, session)).status, 409);
+    const replay = await api('POST', `/v1/deliveries/${d}/replay`, {}, session);
+    assert.equal(replay.status, 202);
+    assert.equal(replay.body.consumer_id, world.a.con);
+    const resend = await api(
+      'POST',
+      `/v1/endpoints/${world.a.ep}/events/${sent.body.id}/resend`,
+      {},
+      session,
+    );
+    assert.equal(resend.status, 202);
+    assert.equal((await api('POST', `/v1/events/${world.a.evt}/replay`, {}, session)).status, 202);
+    assert.equal((await api('DELETE', `/v1/endpoints/${ep}`, undefined, session)).status, 204);
+  });
+
+  it('refuses a wrong, expired or revoked token with 401', async () => {
+    const wrong = `${session.slice(0, -4)}AAAA`;
+    assert.equal((await api('GET', '/v1/endpoints', undefined, wrong)).status, 401);
+    assert.equal((await api('GET', '/v1/endpoints', undefined, 'hfps_nonsense')).status, 401);
+
+    const expiring = await openSession('alpha');
+    assert.equal((await api('GET', '/v1/endpoints', undefined, expiring.token)).status, 200);
+    await PortalSession.updateOne(
+      { _id: expiring.id },
+      { $set: { expires_at: new Date(Date.now() - 1000) } },
+    );
+    assert.equal((await api('GET', '/v1/endpoints', undefined, expiring.token)).status, 401);
+
+    const betaSession = await openSession('beta');
+    assert.equal((await api('DELETE', '/v1/consumers/alpha/portal-sessions')).status, 204);
+    const revoked = await api('GET', '/v1/endpoints', undefined, session);
+    assert.equal(revoked.status, 401);
+    assert.deepEqual(revoked.body, { detail: 'invalid, expired or revoked portal session' });
+    assert.equal((await api('GET', '/v1/endpoints', undefined, betaSession.token)).status, 200);
+  });
+});
