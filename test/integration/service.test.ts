@@ -114,6 +114,8 @@ describe('service', () => {
     await call('GET', '/v1/consumers/{id}', { id: 'acme' }, { key });
     await call('GET', '/v1/consumers/{id}', { id: 'nobody' }, { key }); // 404
     await call('PATCH', '/v1/consumers/{id}', { id: consumer.body.id }, { key, body: { name: 'Acme Inc' } });
+    await call('POST', '/v1/consumers/{id}/portal-sessions', { id: 'acme' }, { key, body: {} });
+    await call('DELETE', '/v1/consumers/{id}/portal-sessions', { id: 'acme' }, { key });
 
     const url = h.receiver.script('/spec', status(200, 'ok'));
     const endpoint = await call(
@@ -128,6 +130,7 @@ describe('service', () => {
     await call('GET', '/v1/endpoints/{id}', { id: ep }, { key });
     await call('PATCH', '/v1/endpoints/{id}', { id: ep }, { key, body: { description: 'spec' } });
     await call('POST', '/v1/endpoints/{id}/secret/rotate', { id: ep }, { key, body: {} });
+    await call('POST', '/v1/endpoints/{id}/test', { id: ep }, { key, body: {} });
 
     const body = { event_type: 'spec.created', payload: { n: 1 }, idempotency_key: 'spec-1' };
     const event = await call('POST', '/v1/events', {}, { key, body });
