@@ -161,7 +161,9 @@ export function consumerRoutes(): Router {
       body.expires_in_s ?? DEFAULT_SESSION_S,
     );
     ctx.status = 201;
-    ctx.body = { id: doc._id, consumer_id: consumer._id, token, expires_at: doc.expires_at };
+    // The link opens the portal on this server; the token rides in the fragment, which no request carries.
+    const url = `${ctx.protocol}://${ctx.host}/portal#token=${token}`;
+    ctx.body = { id: doc._id, consumer_id: consumer._id, url, token, expires_at: doc.expires_at };
   });
 
   router.delete('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {

@@ -87,6 +87,9 @@ export const PortalSessionResource = z
   .strictObject({
     id: z.string(),
     consumer_id: z.string(),
+    url: z
+      .string()
+      .meta({ description: 'Opens the consumer portal with this session (the token is in the fragment).' }),
     token: z
       .string()
       .meta({ description: 'Bearer token acting as this consumer only; shown once, never stored.' }),

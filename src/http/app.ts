@@ -11,6 +11,7 @@ import { endpointDocs, endpointRoutes } from '../endpoints/routes';
 import { eventDocs, eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
 import { operationDocs, operationRoutes } from '../operations/routes';
+import { portalRoutes } from '../portal/routes';
 import { projectDocs, projectRoutes } from '../projects/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): Koa {
 
   app.use(jsonBody(deps.maxBodyBytes));
   app.use(serviceRoutes({ client: deps.client, lifecycle, openApi }).routes());
+  app.use(portalRoutes().routes());
   app.use(projectRoutes(deps.adminKey, apiKeys).routes());
   app.use(project.routes());
   app.use(project.allowedMethods());

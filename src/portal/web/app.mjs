@@ -1,0 +1,485 @@
+// The consumer portal: a consumer's endpoints, deliveries and events, through the REST API with the
+// portal session the page was opened with. Preact + htm, served as ES modules from their npm packages.
+import htm from 'htm';
+import { h, render } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+
+const html = htm.bind(h);
+const TOKEN_KEY = 'hookflow.portal.token';
+const FINAL = ['succeeded', 'failed', 'cancelled'];
+
+// The session link carries the token in its fragment (never sent to a server); it moves into this tab's
+// storage at once and the address bar and history keep only /portal.
+function takeToken() {
+  const match = /[#&]token=([^&]+)/.exec(location.hash);
+  if (match) {
+    sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+    history.replaceState(null, '', `${location.pathname}#/endpoints`);
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+const token = takeToken();
+// A new link opened in the same tab changes only the fragment: start over with its session.
+addEventListener('hashchange', () => {
+  if (/[#&]token=/.test(location.hash)) {
+    takeToken();
+    location.reload();
+  }
+});
+
+class Problem extends Error {}
+
+const FIELD_NAMES = { url: 'URL', event_types: 'Event types', description: 'Description' };
+
+/** An API error in words: the field and what is wrong with it, never raw JSON. */
+function inWords(status, body) {
+  if (status === 401) return 'This portal link has expired or was revoked. Ask for a new one.';
+  if (status === 403) return 'This action is not available in the portal.';
+  if (Array.isArray(body?.detail)) {
+    return body.detail
+      .map((d) => {
+        const field = d.loc?.[1];
+        const name = FIELD_NAMES[field] ?? field ?? 'Request';
+        return `${name}: ${d.msg}`;
+      })
+      .join('. ');
+  }
+  if (typeof body?.detail === 'string') return body.detail.charAt(0).toUpperCase() + body.detail.slice(1);
+  if (status >= 500) return 'The service cannot answer right now. Try again in a moment.';
+  return `The request failed (HTTP ${status}).`;
+}
+
+async function api(method, path, body) {
+  let res;
+  try {
+    res = await fetch(path, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new Problem('The service cannot be reached. Check your connection and try again.');
+  }
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {}
+  if (!res.ok) throw new Problem(inWords(res.status, data));
+  return data;
+}
+
+/** Loads `load()` when its dependencies change; `reload` loads again. */
+function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const run = useCallback(() => {
+    setState((s) => ({ ...s, loading: true, error: null }));
+    load().then(
+      (data) => setState({ loading: false, data, error: null }),
+      (err) => setState({ loading: false, data: null, error: err.message }),
+    );
+  }, deps);
+  useEffect(run, [run]);
+  return { ...state, reload: run };
+}
+
+function useRoute() {
+  const [hash, setHash] = useState(location.hash || '#/endpoints');
+  useEffect(() => {
+    const onChange = () => setHash(location.hash || '#/endpoints');
+    addEventListener('hashchange', onChange);
+    return () => removeEventListener('hashchange', onChange);
+  }, []);
+  const [path, query = ''] = hash.slice(1).split('?');
+  return { parts: path.split('/').filter(Boolean), query: new URLSearchParams(query) };
+}
+
+const when = (iso) => (iso ? new Date(iso).toLocaleString() : '—');
+const Badge = ({ value }) => html`<span class=${`badge ${value}`}>${value.replace('_', ' ')}</span>`;
+const Spinner = ({ label = 'Loading…' }) =>
+  html`<p class="loading" role="status"><span class="spinner" aria-hidden="true"></span>${label}</p>`;
+const Alert = ({ message }) => (message ? html`<div class="alert" role="alert">${message}</div>` : null);
+
+/** A button that runs an action, shows it is busy, and reports its error or notice. */
+function Action({ label, run, kind = '', onDone, confirm: question }) {
+  const [busy, setBusy] = useState(false);
+  const click = async () => {
+    if (question && !window.confirm(question)) return;
+    setBusy(true);
+    try {
+      const result = await run();
+      onDone?.(result, null);
+    } catch (err) {
+      onDone?.(null, err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<button type="button" class=${kind} disabled=${busy} aria-busy=${busy} onClick=${click}>
+    ${busy ? 'Working…' : label}
+  </button>`;
+}
+
+// --- endpoints ----------------------------------------------------------------------------------------
+
+function successRate(deliveries) {
+  const final = deliveries.filter((d) => FINAL.includes(d.status));
+  if (final.length === 0) return '—';
+  return `${Math.round((100 * final.filter((d) => d.status === 'succeeded').length) / final.length)} %`;
+}
+
+function EndpointsPage() {
+  const endpoints = useLoad(async () => {
+    const page = await api('GET', '/v1/endpoints?limit=250');
+    // The success rate over each endpoint's last 100 deliveries.
+    return Promise.all(
+      page.data.map(async (ep) => {
+        const recent = await api('GET', `/v1/deliveries?endpoint_id=${ep.id}&limit=100`);
+        return { ...ep, rate: successRate(recent.data) };
+      }),
+    );
+  }, []);
+  return html`
+    <div class="row spread"><h1>Endpoints</h1><a class="button primary" href="#/endpoints/new">Add endpoint</a></div>
+    <${Alert} message=${endpoints.error} />
+    ${endpoints.loading && !endpoints.data ? html`<${Spinner} />` : null}
+    ${endpoints.data?.length === 0 ? html`<p class="empty">No endpoints yet. Add one to start receiving webhooks.</p>` : null}
+    ${
+      endpoints.data?.length
+        ? html`<table class="stack">
+        <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Event types</th><th scope="col">Success rate</th></tr></thead>
+        <tbody>
+          ${endpoints.data.map(
+            (ep) => html`<tr key=${ep.id}>
+              <td class="url" data-label="URL"><a href=${`#/endpoints/${ep.id}`}>${ep.url}</a>
+                ${ep.description ? html`<div class="hint">${ep.description}</div>` : null}</td>
+              <td data-label="Status"><${Badge} value=${ep.status} /></td>
+              <td data-label="Event types">${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</td>
+              <td data-label="Success rate">${ep.rate}</td>
+            </tr>`,
+          )}
+        </tbody>
+      </table>`
+        : null
+    }`;
+}
+
+/** Event types offered by the picker: those already delivered to this consumer. */
+function useKnownTypes() {
+  return useLoad(async () => {
+    const events = await api('GET', '/v1/events?limit=250');
+    return [...new Set(events.data.map((e) => e.event_type))].sort();
+  }, []);
+}
+
+function EndpointForm({ endpoint, onSaved }) {
+  const known = useKnownTypes();
+  const [url, setUrl] = useState(endpoint?.url ?? '');
+  const [description, setDescription] = useState(endpoint?.description ?? '');
+  const [types, setTypes] = useState(endpoint?.event_types ?? []);
+  const [other, setOther] = useState('');
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const choices = [...new Set([...(known.data ?? []), ...types])];
+  const toggle = (type) =>
+    setTypes(types.includes(type) ? types.filter((t) => t !== type) : [...types, type]);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    const extra = other
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    const body = { url, description, event_types: [...new Set([...types, ...extra])] };
+    try {
+      const saved = endpoint
+        ? await api('PATCH', `/v1/endpoints/${endpoint.id}`, body)
+        : await api('POST', '/v1/endpoints', body);
+      onSaved(saved);
+    } catch (err) {
+      setError(err.message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<form class="card" onSubmit=${submit} aria-busy=${busy}>
+    <${Alert} message=${error} />
+    <div class="field"><label for="ep-url">URL</label>
+      <input id="ep-url" type="url" required placeholder="https://example.com/webhooks" value=${url}
+        onInput=${(e) => setUrl(e.target.value)} /></div>
+    <div class="field"><label for="ep-description">Description <span class="hint">(optional)</span></label>
+      <input id="ep-description" value=${description} onInput=${(e) => setDescription(e.target.value)} /></div>
+    <fieldset><legend>Event types <span class="hint">(none selected: every type)</span></legend>
+      ${choices.length === 0 ? html`<p class="hint">No event has reached you yet: name types below, or leave them all.</p>` : null}
+      <div class="checks">
+        ${choices.map(
+          (type) => html`<label key=${type}><input type="checkbox" checked=${types.includes(type)}
+            onChange=${() => toggle(type)} />${type}</label>`,
+        )}
+      </div></fieldset>
+    <div class="field"><label for="ep-other">Other event types <span class="hint">(comma separated)</span></label>
+      <input id="ep-other" value=${other} onInput=${(e) => setOther(e.target.value)} /></div>
+    <button class="primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : endpoint ? 'Save changes' : 'Add endpoint'}</button>
+  </form>`;
+}
+
+function NewEndpointPage() {
+  const [created, setCreated] = useState(null);
+  if (created) {
+    return html`<h1>Endpoint added</h1>
+      <div class="notice" role="status">Copy the signing secret now: it is shown only once.</div>
+      <div class="card"><dl class="facts"><dt>URL</dt><dd>${created.url}</dd>
+        <dt>Signing secret</dt><dd><code class="secret" data-testid="secret">${created.secret}</code></dd></dl></div>
+      <a class="button primary" href=${`#/endpoints/${created.id}`}>Open the endpoint</a>`;
+  }
+  return html`<h1>Add an endpoint</h1><${EndpointForm} onSaved=${setCreated} />`;
+}
+
+function EndpointPage({ id }) {
+  const endpoint = useLoad(() => api('GET', `/v1/endpoints/${id}`), [id]);
+  const [message, setMessage] = useState({ error: null, notice: null, secret: null });
+  const [editing, setEditing] = useState(false);
+  const done = (notice) => (result, error) => {
+    setMessage({ error, notice: error ? null : notice, secret: result?.secret ?? null });
+    if (!error) endpoint.reload();
+  };
+  if (endpoint.loading && !endpoint.data) return html`<${Spinner} />`;
+  if (endpoint.error) return html`<${Alert} message=${endpoint.error} />`;
+  const ep = endpoint.data;
+  if (editing) {
+    return html`<h1>Edit endpoint</h1><${EndpointForm} endpoint=${ep} onSaved=${() => {
+      setEditing(false);
+      endpoint.reload();
+    }} />`;
+  }
+  return html`
+    <div class="row spread"><h1>Endpoint</h1><a href="#/endpoints">All endpoints</a></div>
+    <${Alert} message=${message.error} />
+    ${message.notice ? html`<div class="notice" role="status">${message.notice}</div>` : null}
+    ${
+      message.secret
+        ? html`<div class="card"><strong>New signing secret (shown once):</strong>
+      <code class="secret" data-testid="secret">${message.secret}</code></div>`
+        : null
+    }
+    <div class="card"><dl class="facts">
+      <dt>URL</dt><dd>${ep.url}</dd>
+      <dt>Status</dt><dd><${Badge} value=${ep.status} />${ep.disabled_reason ? ` — ${ep.disabled_reason}` : ''}</dd>
+      <dt>Description</dt><dd>${ep.description || '—'}</dd>
+      <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
+      <dt>Created</dt><dd>${when(ep.created_at)}</dd>
+    </dl></div>
+    <div class="row">
+      <${Action} label="Send test event" kind="primary" run=${() => api('POST', `/v1/endpoints/${ep.id}/test`, {})}
+        onDone=${done('Test event sent. Follow it under Deliveries.')} />
+      <button type="button" onClick=${() => setEditing(true)}>Edit</button>
+      ${
+        ep.status === 'active'
+          ? html`<${Action} label="Pause" run=${() => api('PATCH', `/v1/endpoints/${ep.id}`, { status: 'paused' })} onDone=${done('Paused: new events are not sent to it.')} />`
+          : html`<${Action} label="Resume" run=${() => api('PATCH', `/v1/endpoints/${ep.id}`, { status: 'active' })} onDone=${done('Resumed.')} />`
+      }
+      <${Action} label="Rotate secret" run=${() => api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, {})}
+        onDone=${done('Secret rotated. The old one keeps signing for 24 hours.')} />
+      <a class="button" href=${`#/deliveries?endpoint_id=${ep.id}`}>Deliveries</a>
+      <${Action} label="Delete" kind="danger" confirm="Delete this endpoint? Its pending deliveries stop."
+        run=${() => api('DELETE', `/v1/endpoints/${ep.id}`)}
+        onDone=${(_, error) => {
+          if (error) setMessage({ error });
+          else location.hash = '#/endpoints';
+        }} />
+    </div>`;
+}
+
+// --- deliveries ---------------------------------------------------------------------------------------
+
+function DeliveriesPage({ query }) {
+  const [filters, setFilters] = useState({
+    status: query.get('status') ?? '',
+    event_type: query.get('event_type') ?? '',
+    endpoint_id: query.get('endpoint_id') ?? '',
+    since: '',
+  });
+  const [pages, setPages] = useState([]);
+  const [cursor, setCursor] = useState(null);
+  const endpoints = useLoad(() => api('GET', '/v1/endpoints?limit=250'), []);
+  const search = new URLSearchParams({ limit: '25' });
+  for (const [key, value] of Object.entries(filters)) {
+    if (value) search.set(key, key === 'since' ? new Date(value).toISOString() : value);
+  }
+  const first = useLoad(async () => {
+    const page = await api('GET', `/v1/deliveries?${search}`);
+    setPages([page.data]);
+    setCursor(page.next_cursor);
+    return page;
+  }, [search.toString()]);
+  const [more, setMore] = useState({ loading: false, error: null });
+  const loadMore = async () => {
+    setMore({ loading: true, error: null });
+    try {
+      const page = await api('GET', `/v1/deliveries?${search}&cursor=${cursor}`);
+      setPages([...pages, page.data]);
+      setCursor(page.next_cursor);
+      setMore({ loading: false, error: null });
+    } catch (err) {
+      setMore({ loading: false, error: err.message });
+    }
+  };
+  const set = (key) => (e) => setFilters({ ...filters, [key]: e.target.value });
+  const urlOf = new Map((endpoints.data?.data ?? []).map((ep) => [ep.id, ep.url]));
+  const rows = pages.flat();
+  return html`
+    <div class="row spread"><h1>Deliveries</h1>
+      <button type="button" onClick=${first.reload}>Refresh</button></div>
+    <form class="filters" onSubmit=${(e) => e.preventDefault()} aria-label="Filter deliveries">
+      <div><label for="f-status">Status</label>
+        <select id="f-status" value=${filters.status} onChange=${set('status')}>
+          <option value="">Any</option>
+          ${['pending', 'in_progress', 'retrying', 'succeeded', 'failed', 'cancelled'].map(
+            (s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`,
+          )}
+        </select></div>
+      <div><label for="f-type">Event type</label>
+        <input id="f-type" value=${filters.event_type} onChange=${set('event_type')} /></div>
+      <div><label for="f-endpoint">Endpoint</label>
+        <select id="f-endpoint" value=${filters.endpoint_id} onChange=${set('endpoint_id')}>
+          <option value="">Any</option>
+          ${(endpoints.data?.data ?? []).map((ep) => html`<option value=${ep.id}>${ep.url}</option>`)}
+        </select></div>
+      <div><label for="f-since">Since</label>
+        <input id="f-since" type="date" value=${filters.since} onChange=${set('since')} /></div>
+    </form>
+    <${Alert} message=${first.error} />
+    ${first.loading ? html`<${Spinner} />` : null}
+    ${!first.loading && rows.length === 0 && !first.error ? html`<p class="empty">No deliveries match.</p>` : null}
+    ${
+      rows.length
+        ? html`<table class="stack"><thead><tr><th scope="col">Status</th><th scope="col">Event type</th>
+          <th scope="col">Endpoint</th><th scope="col">Attempts</th><th scope="col">Created</th></tr></thead>
+        <tbody>${rows.map(
+          (d) => html`<tr key=${d.id}>
+            <td data-label="Status"><a href=${`#/deliveries/${d.id}`} aria-label=${`Delivery ${d.id}, ${d.status}`}><${Badge} value=${d.status} /></a></td>
+            <td data-label="Event type">${d.event_type}</td>
+            <td class="url" data-label="Endpoint">${urlOf.get(d.endpoint_id) ?? d.url}</td>
+            <td data-label="Attempts">${d.attempts}</td>
+            <td data-label="Created">${when(d.created_at)}</td></tr>`,
+        )}</tbody></table>`
+        : null
+    }
+    <${Alert} message=${more.error} />
+    ${cursor ? html`<p><button type="button" onClick=${loadMore} disabled=${more.loading}>${more.loading ? 'Loading…' : 'Load more'}</button></p>` : null}`;
+}
+
+function DeliveryPage({ id }) {
+  const delivery = useLoad(async () => {
+    const [d, attempts, endpoints] = await Promise.all([
+      api('GET', `/v1/deliveries/${id}`),
+      api('GET', `/v1/deliveries/${id}/attempts?limit=250`),
+      api('GET', '/v1/endpoints?limit=250'),
+    ]);
+    return { d, attempts: attempts.data, endpoints: endpoints.data };
+  }, [id]);
+  const [message, setMessage] = useState({ error: null, notice: null });
+  const [resendTo, setResendTo] = useState('');
+  // An open delivery changes by itself: follow it every few seconds until it is final.
+  const open = delivery.data && !FINAL.includes(delivery.data.d.status);
+  useEffect(() => {
+    if (!open) return;
+    const timer = setInterval(delivery.reload, 3000);
+    return () => clearInterval(timer);
+  }, [open, delivery.reload]);
+  if (delivery.loading && !delivery.data) return html`<${Spinner} />`;
+  if (delivery.error) return html`<${Alert} message=${delivery.error} />`;
+  const { d, attempts, endpoints } = delivery.data;
+  const done = (notice) => (result, error) => {
+    setMessage({ error, notice: error ? null : notice });
+    if (!error && result?.id && result.id !== d.id) location.hash = `#/deliveries/${result.id}`;
+    else if (!error) delivery.reload();
+  };
+  const others = endpoints.filter((ep) => ep.status === 'active');
+  return html`
+    <div class="row spread"><h1>Delivery</h1><a href="#/deliveries">All deliveries</a></div>
+    <${Alert} message=${message.error} />
+    ${message.notice ? html`<div class="notice" role="status">${message.notice}</div>` : null}
+    <div class="card"><dl class="facts">
+      <dt>Status</dt><dd><${Badge} value=${d.status} /></dd>
+      <dt>Event</dt><dd><a href=${`#/events/${d.event_id}`}>${d.event_type}</a></dd>
+      <dt>Endpoint</dt><dd>${d.url}</dd>
+      <dt>Attempts</dt><dd>${d.attempts}</dd>
+      <dt>Next attempt</dt><dd data-testid="next-attempt">${d.status === 'retrying' ? when(d.next_attempt_at) : '—'}</dd>
+      <dt>Last error</dt><dd>${d.last_error ?? '—'}</dd>
+      ${d.replay_of_delivery_id ? html`<dt>Replay of</dt><dd><a href=${`#/deliveries/${d.replay_of_delivery_id}`}>${d.replay_of_delivery_id}</a></dd>` : null}
+      <dt>Created</dt><dd>${when(d.created_at)}</dd>
+    </dl></div>
+    <div class="row">
+      ${d.status === 'retrying' ? html`<${Action} label="Retry now" kind="primary" run=${() => api('POST', `/v1/deliveries/${d.id}/retry`, {})} onDone=${done('Retrying now.')} />` : null}
+      ${FINAL.includes(d.status) ? null : html`<${Action} label="Cancel" kind="danger" confirm="Cancel this delivery? No further attempt is made." run=${() => api('POST', `/v1/deliveries/${d.id}/cancel`, {})} onDone=${done('Cancelled.')} />`}
+      <${Action} label="Replay" run=${() => api('POST', `/v1/deliveries/${d.id}/replay`, {})} onDone=${done('Replayed as a new delivery.')} />
+      <label class="hint" for="resend-to">Resend to</label>
+      <select id="resend-to" value=${resendTo} onChange=${(e) => setResendTo(e.target.value)} style="width:auto">
+        <option value="">Choose an endpoint</option>
+        ${others.map((ep) => html`<option value=${ep.id}>${ep.url}</option>`)}
+      </select>
+      <${Action} label="Resend" run=${() => {
+        if (!resendTo) return Promise.reject(new Problem('Choose an endpoint to resend to.'));
+        return api('POST', `/v1/endpoints/${resendTo}/events/${d.event_id}/resend`, {});
+      }} onDone=${done('Resent as a new delivery.')} />
+    </div>
+    <h2>Attempts</h2>
+    ${attempts.length === 0 ? html`<p class="empty">No attempt yet.</p>` : null}
+    ${attempts.map(
+      (a) => html`<div class="card" key=${a.id}>
+        <div class="row"><strong>Attempt ${a.attempt}</strong><${Badge} value=${a.status} />
+          <span>${a.status_code ? `HTTP ${a.status_code}` : a.outcome}</span>
+          <span class="hint">${a.duration_ms} ms · ${when(a.started_at)}</span></div>
+        ${a.error ? html`<p>${a.error}</p>` : null}
+        ${a.response ? html`<pre aria-label=${`Response to attempt ${a.attempt}`}>${a.response}</pre>` : null}
+      </div>`,
+    )}`;
+}
+
+function EventPage({ id }) {
+  const event = useLoad(() => api('GET', `/v1/events/${id}`), [id]);
+  if (event.loading && !event.data) return html`<${Spinner} />`;
+  if (event.error) return html`<${Alert} message=${event.error} />`;
+  const e = event.data;
+  const headers = Object.entries(e.headers);
+  return html`<h1>Event</h1>
+    <div class="card"><dl class="facts"><dt>Type</dt><dd>${e.event_type}</dd><dt>Id</dt><dd>${e.id}</dd>
+      <dt>Created</dt><dd>${when(e.created_at)}</dd></dl></div>
+    <h2>Headers</h2>
+    ${headers.length ? html`<div class="card"><dl class="facts">${headers.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></div>` : html`<p class="empty">No custom headers.</p>`}
+    <h2>Payload</h2><pre aria-label="Payload">${JSON.stringify(e.payload, null, 2)}</pre>
+    <a href=${`#/deliveries`}>All deliveries</a>`;
+}
+
+// --- the app ------------------------------------------------------------------------------------------
+
+function App() {
+  const { parts, query } = useRoute();
+  if (!token) {
+    return html`<main><h1>Webhooks</h1><div class="alert" role="alert">
+      Open this portal with the link you were given: it carries your access.</div></main>`;
+  }
+  const [section, id] = parts;
+  let page;
+  if (section === 'deliveries' && id) page = html`<${DeliveryPage} id=${id} />`;
+  else if (section === 'deliveries') page = html`<${DeliveriesPage} query=${query} />`;
+  else if (section === 'events' && id) page = html`<${EventPage} id=${id} />`;
+  else if (section === 'endpoints' && id === 'new') page = html`<${NewEndpointPage} />`;
+  else if (section === 'endpoints' && id) page = html`<${EndpointPage} id=${id} />`;
+  else page = html`<${EndpointsPage} />`;
+  const tab = (name, label) =>
+    html`<a href=${`#/${name}`} aria-current=${(section ?? 'endpoints') === name ? 'page' : undefined}>${label}</a>`;
+  return html`<header class="top"><div class="bar"><span class="brand">Webhooks</span>
+      <nav class="tabs" aria-label="Sections">${tab('endpoints', 'Endpoints')}${tab('deliveries', 'Deliveries')}</nav>
+    </div></header>
+    <main>${page}</main>`;
+}
+
+const root = document.getElementById('app');
+root.textContent = ''; // the page's "Loading…" until this module ran
+render(html`<${App} />`, root);
