@@ -11,7 +11,7 @@ import { endpointDocs, endpointRoutes } from '../endpoints/routes';
 import { eventDocs, eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
 import { operationDocs, operationRoutes } from '../operations/routes';
-import { portalRoutes } from '../portal/routes';
+import { portalDocs, portalRoutes } from '../portal/routes';
 import { projectDocs, projectRoutes } from '../projects/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
@@ -29,6 +29,7 @@ export const API_DOCS = [
   eventDocs,
   deliveryDocs,
   operationDocs,
+  portalDocs,
   serviceDocs,
 ];
 

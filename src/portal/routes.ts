@@ -4,6 +4,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Router from '@koa/router';
+import { z } from 'zod';
+import type { RouteDocs } from '../http/openapi';
 
 const WEB = join(__dirname, 'web');
 const JS = 'text/javascript; charset=utf-8';
@@ -36,6 +38,16 @@ const CSP = [
   "base-uri 'none'",
   "form-action 'self'",
 ].join('; ');
+
+export const portalDocs: RouteDocs = {
+  'GET /portal': {
+    tag: 'Consumers',
+    auth: 'none',
+    summary: 'The consumer portal',
+    description: 'Opened with a portal session’s `url`, whose fragment carries the token.',
+    responses: { 200: { description: 'The portal page.', schema: z.string(), contentType: 'text/html' } },
+  },
+};
 
 const cache = new Map<string, Buffer>();
 

@@ -42,6 +42,13 @@ describe('graceful shutdown', () => {
     };
     const project = await api('/v1/projects', adminKey, { name: 'shutdown' });
     const key = project.body.api_key.key as string;
+    // A portal session used, and misused: its token must reach no log either.
+    const consumer = await api('/v1/consumers', key, { name: 'logs' });
+    const session = await api(`/v1/consumers/${consumer.body.id}/portal-sessions`, key, {});
+    const sessionToken = session.body.token as string;
+    for (const token of [sessionToken, `${sessionToken}x`]) {
+      await fetch(`${baseUrl}/v1/endpoints`, { headers: { authorization: `Bearer ${token}` } });
+    }
     const url = h.receiver.script('/slow', (_req, res) => {
       inFlight++;
       setTimeout(() => {
@@ -140,6 +147,7 @@ describe('graceful shutdown', () => {
     for (const [what, value, text] of [
       ['signing secret', secret, everything],
       ['API key', key, everything],
+      ['portal session token', sessionToken.slice(-43), everything],
       ['payload', PAYLOAD_MARKER, everything],
       ['admin key', adminKey, jsonLogs],
     ]) {
