@@ -88,6 +88,10 @@ describe('consumer portal', () => {
     // Add an endpoint; its secret is shown once.
     h.receiver.script('/acme-hook', status(200, 'thanks'));
     await page.getByRole('link', { name: 'Add endpoint' }).click();
+    // What the API refuses is said in words, next to the form.
+    await page.getByLabel('URL').fill('ftp://example.com/hook');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByRole('alert').getByText('URL: must be an http or https URL').waitFor();
     await page.getByLabel('URL').fill(h.receiver.url('/acme-hook'));
     await page.getByLabel('Description').fill('Order updates');
     await look('endpoint-new');

@@ -131,17 +131,37 @@ function successRate(deliveries) {
   return `${Math.round((100 * final.filter((d) => d.status === 'succeeded').length) / final.length)} %`;
 }
 
+/** A page of endpoints, each with the success rate of its last 100 deliveries. */
+async function endpointPage(cursor) {
+  const page = await api('GET', `/v1/endpoints?limit=25${cursor ? `&cursor=${cursor}` : ''}`);
+  const data = await Promise.all(
+    page.data.map(async (ep) => {
+      const recent = await api('GET', `/v1/deliveries?endpoint_id=${ep.id}&limit=100`);
+      return { ...ep, rate: successRate(recent.data) };
+    }),
+  );
+  return { data, next_cursor: page.next_cursor };
+}
+
 function EndpointsPage() {
-  const endpoints = useLoad(async () => {
-    const page = await api('GET', '/v1/endpoints?limit=250');
-    // The success rate over each endpoint's last 100 deliveries.
-    return Promise.all(
-      page.data.map(async (ep) => {
-        const recent = await api('GET', `/v1/deliveries?endpoint_id=${ep.id}&limit=100`);
-        return { ...ep, rate: successRate(recent.data) };
-      }),
-    );
-  }, []);
+  const [extra, setExtra] = useState({ rows: [], cursor: undefined, loading: false, error: null });
+  const first = useLoad(() => endpointPage(null), []);
+  const cursor = extra.cursor === undefined ? first.data?.next_cursor : extra.cursor;
+  const loadMore = async () => {
+    setExtra({ ...extra, loading: true, error: null });
+    try {
+      const page = await endpointPage(cursor);
+      setExtra({
+        rows: [...extra.rows, ...page.data],
+        cursor: page.next_cursor,
+        loading: false,
+        error: null,
+      });
+    } catch (err) {
+      setExtra({ ...extra, loading: false, error: err.message });
+    }
+  };
+  const endpoints = { ...first, data: first.data ? [...first.data.data, ...extra.rows] : null };
   return html`
     <div class="row spread"><h1>Endpoints</h1><a class="button primary" href="#/endpoints/new">Add endpoint</a></div>
     <${Alert} message=${endpoints.error} />
@@ -164,7 +184,9 @@ function EndpointsPage() {
         </tbody>
       </table>`
         : null
-    }`;
+    }
+    <${Alert} message=${extra.error} />
+    ${cursor ? html`<p><button type="button" onClick=${loadMore} disabled=${extra.loading}>${extra.loading ? 'Loading…' : 'Load more'}</button></p>` : null}`;
 }
 
 /** Event types offered by the picker: those already delivered to this consumer. */
