@@ -1,4 +1,5 @@
 import Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { isDuplicateKeyError } from '../db';
 import { Endpoint } from '../endpoints/model';
@@ -90,6 +91,14 @@ export const consumerDocs: RouteDocs = {
   },
 };
 
+/** The consumer the path names, of the caller's project; 404 otherwise. */
+async function pathConsumer(ctx: Context) {
+  const { id } = parsePath(ctx, ConsumerPath);
+  const consumer = await findConsumer(auth(ctx).projectId, id);
+  if (!consumer) throw notFound('consumer');
+  return consumer;
+}
+
 const duplicateUid = (uid: string) => conflict(`another consumer of this project has the uid ${uid}`);
 
 export function consumerRoutes(): Router {
@@ -121,18 +130,14 @@ export function consumerRoutes(): Router {
   });
 
   router.get('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
-    const { id } = parsePath(ctx, ConsumerPath);
-    const consumer = await findConsumer(auth(ctx).projectId, id);
-    if (!consumer) throw notFound('consumer');
+    const consumer = await pathConsumer(ctx);
     ctx.body = presentConsumer(consumer);
   });
 
   router.patch('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
-    const { id } = parsePath(ctx, ConsumerPath);
+    const current = await pathConsumer(ctx);
     const body = parseBody(ctx, UpdateConsumerBody);
     const { projectId } = auth(ctx);
-    const current = await findConsumer(projectId, id);
-    if (!current) throw notFound('consumer');
     const set: Record<string, unknown> = { ...body };
     if (body.uid !== undefined) set.uid_key = body.uid ?? current._id;
     try {
@@ -150,11 +155,9 @@ export function consumerRoutes(): Router {
   });
 
   router.post('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {
-    const { id } = parsePath(ctx, ConsumerPath);
+    const consumer = await pathConsumer(ctx);
     const body = parseBody(ctx, CreatePortalSessionBody.default({}));
     const { projectId } = auth(ctx);
-    const consumer = await findConsumer(projectId, id);
-    if (!consumer) throw notFound('consumer');
     const { doc, token } = await issuePortalSession(
       projectId,
       consumer._id,
@@ -167,10 +170,8 @@ export function consumerRoutes(): Router {
   });
 
   router.delete('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {
-    const { id } = parsePath(ctx, ConsumerPath);
+    const consumer = await pathConsumer(ctx);
     const { projectId } = auth(ctx);
-    const consumer = await findConsumer(projectId, id);
-    if (!consumer) throw notFound('consumer');
     await revokePortalSessions(projectId, consumer._id);
     ctx.status = 204;
   });
@@ -178,10 +179,8 @@ export function consumerRoutes(): Router {
   // Its sessions and endpoints first: a request that dies halfway leaves the consumer to delete again, never
   // endpoints or sessions whose owner is gone.
   router.delete('/v1/consumers/:id', projectKeyOnly, async (ctx) => {
-    const { id } = parsePath(ctx, ConsumerPath);
+    const consumer = await pathConsumer(ctx);
     const { projectId } = auth(ctx);
-    const consumer = await findConsumer(projectId, id);
-    if (!consumer) throw notFound('consumer');
     await revokePortalSessions(projectId, consumer._id);
     await Endpoint.deleteMany({ project_id: projectId, consumer_id: consumer._id });
     await Consumer.deleteOne({ _id: consumer._id, project_id: projectId });

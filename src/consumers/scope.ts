@@ -5,9 +5,15 @@ import type { Model } from 'mongoose';
 import { findOwned } from '../db';
 import { Delivery } from '../deliveries/model';
 import { Event, type EventDoc } from '../events/model';
-import { auth, inScope } from '../http/auth';
+import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import { findConsumer } from './model';
+
+/** What a query must add to stay within the caller's consumer, if the caller is a portal session. */
+export function consumerScope(ctx: Context): { consumer_id?: string } {
+  const { consumerId } = auth(ctx);
+  return consumerId ? { consumer_id: consumerId } : {};
+}
 
 /** Object `id` of the caller's project, and of its consumer for a portal session; else null. */
 export async function findInScope<D extends { project_id: string; consumer_id?: string | null }>(
@@ -15,15 +21,16 @@ export async function findInScope<D extends { project_id: string; consumer_id?: 
   model: Model<D>,
   id: string,
 ): Promise<D | null> {
-  const doc = await findOwned(model, id, auth(ctx).projectId);
-  return doc && inScope(ctx, doc) ? doc : null;
+  const { projectId, consumerId } = auth(ctx);
+  const doc = await findOwned(model, id, projectId);
+  return doc && (consumerId === null || doc.consumer_id === consumerId) ? doc : null;
 }
 
 /** An event the caller may see: a portal session sees those published to its consumer or delivered to it. */
 export async function findEventInScope(ctx: Context, id: string): Promise<EventDoc | null> {
-  const event = await findOwned(Event, id, auth(ctx).projectId);
-  if (!event) return null;
   const { projectId, consumerId } = auth(ctx);
+  const event = await findOwned(Event, id, projectId);
+  if (!event) return null;
   if (!consumerId || event.consumer_id === consumerId) return event;
   const delivered = await Delivery.exists({ project_id: projectId, event_id: id, consumer_id: consumerId });
   return delivered ? event : null;

@@ -1,8 +1,8 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
-import { consumerIdOf, findInScope } from '../consumers/scope';
-import { auth, consumerScope } from '../http/auth';
+import { consumerIdOf, consumerScope, findInScope } from '../consumers/scope';
+import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';

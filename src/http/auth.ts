@@ -85,18 +85,6 @@ export async function projectKeyOnly(ctx: Context, next: Next) {
   return next();
 }
 
-/** What a query must add to stay within the caller's consumer, if the caller is a portal session. */
-export function consumerScope(ctx: Context): { consumer_id?: string } {
-  const { consumerId } = auth(ctx);
-  return consumerId ? { consumer_id: consumerId } : {};
-}
-
-/** Whether an object of the project is within the caller's reach (a portal session sees its consumer's). */
-export function inScope(ctx: Context, doc: { consumer_id?: string | null }): boolean {
-  const { consumerId } = auth(ctx);
-  return consumerId === null || doc.consumer_id === consumerId;
-}
-
 export function auth(ctx: Context): AuthState {
   return ctx.state.auth as AuthState;
 }
