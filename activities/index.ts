@@ -3,18 +3,21 @@ import { reconcileClosedDeliveries } from '../src/deliveries/reconcile';
 import type { TemporalTarget } from '../src/deliveries/start';
 import type { FinalStatus } from '../src/deliveries/status';
 import { finalStatusOf, markFinal } from '../src/deliveries/view';
+import { EndpointGate } from '../src/endpoint-health/gate';
 import { deliveryTransitions } from '../src/metrics';
 import { createBulkReplayActivities } from './bulk-replay';
+import { createEndpointHealthActivities } from './endpoint-health';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
 
-export interface ActivityDeps extends SendWebhookDeps {
+export interface ActivityDeps extends Omit<SendWebhookDeps, 'gate'> {
   /** Bulk replays start delivery workflows of their own. */
   temporal: TemporalTarget;
 }
 
 export function createActivities(deps: ActivityDeps) {
+  const gate = new EndpointGate(deps.temporal);
   return {
-    sendWebhook: createSendWebhook(deps),
+    sendWebhook: createSendWebhook({ ...deps, gate }),
     /**
      * Cancelled, or failed without the send activity having recorded why (e.g. every attempt timed out).
      * Returns the view's final status: the one asked for, or the one an attempt of this run recorded first.
@@ -36,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
       return reconcileClosedDeliveries(client, taskQueue, deps.logger, () => Context.current().heartbeat());
     },
     ...createBulkReplayActivities(deps.temporal),
+    ...createEndpointHealthActivities(deps.temporal, deps.logger),
   };
 }
 

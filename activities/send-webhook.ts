@@ -3,15 +3,22 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { findOwned } from '../src/db';
+import type { TemporalTarget } from '../src/deliveries/start';
 import { statusAfterAttempt } from '../src/deliveries/status';
-import { beginAttempt, finishAttempt, ViewConflictError } from '../src/deliveries/view';
+import { abandonAttempt, beginAttempt, finishAttempt, ViewConflictError } from '../src/deliveries/view';
 import {
   type AttemptFailureDetails,
   deliveryWorkflowId,
+  endpointHealthWorkflowId,
   FailureTypes,
+  type HoldDetails,
+  type ProbeResult,
   type SendWebhookInput,
   type SendWebhookResult,
+  Signals,
 } from '../src/delivery-contract';
+import { holdDelivery } from '../src/endpoint-health/circuit';
+import { type EndpointGate, HeldError, RELEASE_SAFETY_MS } from '../src/endpoint-health/gate';
 import { Endpoint } from '../src/endpoints/model';
 import { createEventReader } from '../src/events/reader';
 import type { Logger } from '../src/logger';
@@ -20,12 +27,31 @@ import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import { outcomeClass, type RequestOutcome, verdictOf } from './classify';
 import { type RequestDeps, sendWebhookRequest } from './webhook-request';
 
+/** Non-retryable: the workflow waits, then makes the held attempt anew. */
+function heldFailure(hold: HoldDetails): ApplicationFailure {
+  return ApplicationFailure.create({
+    message: `held back: ${hold.reason}`,
+    type: FailureTypes.held,
+    nonRetryable: true,
+    details: [hold],
+  });
+}
+
+/** Tells the endpoint's health workflow how its probe went. */
+async function reportProbe(temporal: TemporalTarget, endpointId: string, deliveryId: string, ok: boolean) {
+  await temporal.client.workflow
+    .getHandle(endpointHealthWorkflowId(endpointId))
+    .signal<[ProbeResult]>(Signals.probeResult, { deliveryId, ok });
+}
+
 export interface SendWebhookDeps extends RequestDeps {
   logger: Logger;
+  gate: EndpointGate;
+  temporal: TemporalTarget;
 }
 
 export function createSendWebhook(deps: SendWebhookDeps) {
-  const { logger } = deps;
+  const { logger, gate } = deps;
   const readEvent = createEventReader();
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
@@ -37,17 +63,41 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       ? `${runId}:local:${randomUUID()}`
       : `${runId}:${info.activityId}:${info.attempt}`;
 
-    // Begin: count the attempt on the view (storing the view if the API has not yet), and read the endpoint
-    // and the event meanwhile.
+    // Pass the endpoint's gate: its status, breaker and limits may hold the delivery back, which is no attempt.
+    const workflowId = deliveryWorkflowId(input.deliveryId);
+    const [endpoint, health] = await Promise.all([
+      findOwned(Endpoint, input.endpointId, input.projectId),
+      gate.readHealth(input.endpointId),
+    ]);
+    const passage = endpoint
+      ? await gate
+          .pass({
+            deliveryId: input.deliveryId,
+            projectId: input.projectId,
+            workflowId,
+            endpoint,
+            health,
+            attemptKey,
+            scheduleAttempt: info.attempt,
+            heldBy: input.heldBy,
+          })
+          .catch((err) => {
+            if (err instanceof HeldError) throw heldFailure(err.hold);
+            throw err;
+          })
+      : null;
+
+    // Begin: count the attempt on the view (storing the view if the API has not yet), and read the event
+    // meanwhile.
     const newView = {
       _id: input.deliveryId,
       project_id: input.projectId,
       endpoint_id: input.endpointId,
       event_id: input.eventId,
-      workflow_id: deliveryWorkflowId(input.deliveryId),
+      workflow_id: workflowId,
       ...input.view,
     };
-    const [began, endpoint, event] = await Promise.all([
+    const [began, event] = await Promise.all([
       beginAttempt(input.deliveryId, runId, attemptKey, newView).catch((err) => {
         if (!(err instanceof ViewConflictError)) throw err;
         // Loud, and retried as an attempt that could not be made: never a reason to end the delivery.
@@ -58,14 +108,23 @@ export function createSendWebhook(deps: SendWebhookDeps) {
         );
         throw ApplicationFailure.retryable(err.message, FailureTypes.viewConflict);
       }),
-      findOwned(Endpoint, input.endpointId, input.projectId),
       readEvent(input.eventId, input.projectId),
-    ]);
-    if (began === 'cancelled')
+    ]).catch(async (err) => {
+      await passage?.done();
+      throw err;
+    });
+    if (began === 'cancelled') {
+      await passage?.done();
       throw ApplicationFailure.nonRetryable('delivery cancelled', FailureTypes.deliveryCancelled);
+    }
     const { view: delivery, attempt } = began;
 
-    // Request.
+    // Request, in its rate slot.
+    const slotMissed = await passage?.ready();
+    if (slotMissed) {
+      await Promise.all([abandonAttempt(input.deliveryId, runId, attemptKey, delivery), passage?.done()]);
+      throw heldFailure(slotMissed);
+    }
     const startedAt = new Date();
     const outcome: RequestOutcome =
       endpoint && event
@@ -79,9 +138,16 @@ export function createSendWebhook(deps: SendWebhookDeps) {
             durationMs: 0,
           };
     const verdict = endpoint && event ? verdictOf(outcome) : { kind: 'fail' as const };
+    await passage?.done();
+    // A probe's outcome is the health workflow's to judge; any other attempt's feeds the breaker.
+    const probeFailed = passage?.probe === true && verdict.kind === 'retry';
+    if (endpoint && event && passage) {
+      if (passage.probe) await reportProbe(deps.temporal, endpoint._id, input.deliveryId, !probeFailed);
+      else await gate.record(endpoint, health, verdict.kind === 'retry');
+    }
 
-    // Record.
-    const lastAttempt = input.finalSchedule && info.attempt >= input.scheduleAttempts;
+    // Record. A failed probe does not use up the delivery's attempts: it waits for the breaker again.
+    const lastAttempt = input.finalSchedule && info.attempt >= input.scheduleAttempts && !probeFailed;
     const status = statusAfterAttempt(verdict, lastAttempt);
     const retryAfterMs =
       verdict.kind === 'retry' && verdict.retryAfterMs !== null
@@ -97,7 +163,7 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       runId,
       attemptKey,
       status,
-      nextAttemptAt: status === 'retrying' ? new Date(Date.now() + delayMs) : null,
+      nextAttemptAt: status === 'retrying' && !probeFailed ? new Date(Date.now() + delayMs) : null,
       attempt: {
         project_id: delivery.project_id,
         endpoint_id: delivery.endpoint_id,
@@ -136,6 +202,23 @@ export function createSendWebhook(deps: SendWebhookDeps) {
     }
 
     if (status === 'succeeded') return { attempt, statusCode: outcome.statusCode ?? 0 };
+    if (probeFailed) {
+      await holdDelivery(
+        {
+          deliveryId: delivery._id,
+          projectId: delivery.project_id,
+          endpointId: delivery.endpoint_id,
+          workflowId,
+        },
+        'circuit_open',
+      );
+      throw heldFailure({
+        reason: 'circuit_open',
+        waitMs: RELEASE_SAFETY_MS,
+        scheduleAttempt: info.attempt,
+        slotAt: null,
+      });
+    }
     if (status === 'failed') {
       throw ApplicationFailure.nonRetryable(error ?? 'delivery failed', FailureTypes.deliveryFailed);
     }

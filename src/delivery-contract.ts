@@ -16,6 +16,11 @@ export function deliveryWorkflowId(deliveryId: string): string {
   return `delivery-${deliveryId}`;
 }
 
+/** The workflow that probes an endpoint's open circuit breaker and lets its waiting deliveries go. */
+export function endpointHealthWorkflowId(endpointId: string): string {
+  return `endpoint-health-${endpointId}`;
+}
+
 export const SearchAttributes = {
   projectId: defineSearchAttributeKey('HookflowProjectId', SearchAttributeType.KEYWORD),
   endpointId: defineSearchAttributeKey('HookflowEndpointId', SearchAttributeType.KEYWORD),
@@ -23,6 +28,8 @@ export const SearchAttributes = {
   status: defineSearchAttributeKey('HookflowDeliveryStatus', SearchAttributeType.KEYWORD),
   /** Set on the deliveries of a consumer's endpoints only. */
   consumerId: defineSearchAttributeKey('HookflowConsumerId', SearchAttributeType.KEYWORD),
+  /** On an endpoint's health workflow: open, half_open, closed (draining) or disabled. */
+  circuitState: defineSearchAttributeKey('HookflowCircuitState', SearchAttributeType.KEYWORD),
 };
 
 /** Workflow input: ids and a snapshot of the retry settings, never secrets or the payload. */
@@ -69,6 +76,8 @@ export interface SendWebhookInput {
   finalSchedule: boolean;
   /** Attempts allowed in this schedule (the RetryPolicy's maximumAttempts). */
   scheduleAttempts: number;
+  /** What held the delivery back before this schedule, if anything (a rate slot it claimed is its turn). */
+  heldBy: HoldDetails | null;
 }
 
 export interface SendWebhookResult {
@@ -86,7 +95,47 @@ export const FailureTypes = {
   deliveryCancelled: 'DeliveryCancelled',
   /** The view disagreed with the workflow, so the attempt did not begin: retried like a failed attempt. */
   viewConflict: 'ViewConflict',
+  /** The endpoint's limits or health hold the delivery back: it waits, and that is no attempt. */
+  held: 'Held',
 } as const;
+
+/**
+ * Why a delivery waits and for how long at most: `rate_limited` and `in_flight` wait out `waitMs`; the others
+ * wait to be released by the endpoint's health workflow (`waitMs` is only a safety net).
+ */
+export interface HoldDetails {
+  reason: 'rate_limited' | 'in_flight' | 'circuit_open' | 'endpoint_paused' | 'endpoint_disabled';
+  waitMs: number;
+  /** The schedule's attempt that was held: the attempts before it were made. */
+  scheduleAttempt: number;
+  /** The start (ms since the epoch) of the rate slot claimed for the delivery's next request. */
+  slotAt: number | null;
+}
+
+/** Signal names shared by the activities, the API and the workflows. */
+export const Signals = {
+  /** To a held delivery: go on (its endpoint's breaker closed or it was resumed). */
+  release: 'release',
+  /** To an endpoint's health workflow: its breaker opened (argument: when, ISO). */
+  circuitOpened: 'circuitOpened',
+  /** To an endpoint's health workflow: the endpoint was set active again. */
+  resume: 'resume',
+  /** To an endpoint's health workflow: how the probe went. */
+  probeResult: 'probeResult',
+} as const;
+
+export interface ProbeResult {
+  deliveryId: string;
+  ok: boolean;
+}
+
+export interface EndpointHealthInput {
+  projectId: string;
+  endpointId: string;
+  /** Carried over continue-as-new: when the breaker opened (ISO), and the probes that failed since. */
+  openedAt?: string | null;
+  failedProbes?: number;
+}
 
 /** Details carried by an AttemptFailed failure and by the activity's heartbeat. */
 export interface AttemptFailureDetails {
@@ -102,4 +151,6 @@ export interface DeliveryLiveState {
   attemptsThisRun: number;
   nextAttemptAt: string | null;
   lastError: string | null;
+  /** Why the delivery waits for its endpoint, while it does. */
+  heldBy?: HoldDetails['reason'] | null;
 }

@@ -1,6 +1,7 @@
 // Prometheus metrics. Labels never carry endpoint, event or project ids: a metric per endpoint would grow
 // without bound with the number of customers. Per-endpoint questions go to the API and the Temporal UI.
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { CIRCUIT_STATES, EndpointHealth } from './endpoint-health/model';
 
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'hookflow_' });
@@ -52,6 +53,32 @@ export const viewsReconciled = new Counter({
   help: 'Delivery views made final by the reconciler after their workflow ended outside hookflow (terminate, timeout, Temporal cancel), by the status recorded.',
   labelNames: ['status'] as const,
   registers: [registry],
+});
+
+export const holds = new Counter({
+  name: 'hookflow_delivery_holds_total',
+  help: 'Times a delivery was held back by its endpoint instead of making an attempt, by reason: rate_limited, in_flight, circuit_open, endpoint_paused, endpoint_disabled.',
+  labelNames: ['reason'] as const,
+  registers: [registry],
+});
+
+export const circuitTransitions = new Counter({
+  name: 'hookflow_circuit_transitions_total',
+  help: 'Endpoint circuit breakers entering each state (open, half_open, closed).',
+  labelNames: ['state'] as const,
+  registers: [registry],
+});
+
+export const endpointCircuits = new Gauge({
+  name: 'hookflow_endpoint_circuits',
+  help: 'Endpoints whose circuit breaker is in each state, read from the store at scrape time (closed: those that were ever opened).',
+  labelNames: ['state'] as const,
+  registers: [registry],
+  async collect() {
+    for (const state of CIRCUIT_STATES) {
+      this.set({ state }, await EndpointHealth.countDocuments({ state }).catch(() => 0));
+    }
+  },
 });
 
 export const httpRequests = new Histogram({

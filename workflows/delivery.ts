@@ -26,13 +26,16 @@ import {
   type DeliveryLiveState,
   type DeliveryWorkflowInput,
   FailureTypes,
+  type HoldDetails,
   SearchAttributes,
+  Signals,
   TEMPORAL_CANCEL_ERROR,
 } from '../src/delivery-contract';
 import { backoffMs, retryPolicyFor } from '../src/retry-schedule';
 
 export const cancelSignal = defineSignal('cancel');
 export const retryNowSignal = defineSignal('retryNow');
+export const releaseSignal = defineSignal(Signals.release);
 export const stateQuery = defineQuery<DeliveryLiveState>('state');
 
 /** Room for connection setup and view writes around the endpoint's own request timeout. */
@@ -57,9 +60,13 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     attemptsThisRun: 0,
     nextAttemptAt: null,
     lastError: null,
+    heldBy: null,
   };
   let cancelRequested = false;
   let retryNowRequested = false;
+  /** What holds the delivery back (its endpoint's limits or health), while something does. */
+  let hold: HoldDetails | null = null;
+  let released = false;
   /** The scope of the attempts in flight with their backoff: cancel and retryNow cut it short. */
   let retryScope: CancellationScope | null = null;
 
@@ -67,6 +74,9 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
   setHandler(cancelSignal, () => {
     cancelRequested = true;
     retryScope?.cancel();
+  });
+  setHandler(releaseSignal, () => {
+    released = true;
   });
   setHandler(retryNowSignal, () => {
     if (transition(state.status, 'retryNow') === null) return;
@@ -123,7 +133,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     if (delayMs > 0) {
       state.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
       try {
-        await condition(() => cancelRequested || retryNowRequested, delayMs);
+        await condition(() => cancelRequested || retryNowRequested || (hold !== null && released), delayMs);
       } catch (err) {
         if (!root.consideredCancelled) throw err;
       }
@@ -132,6 +142,9 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
     if (cancelRequested) return finish('cancel', 'cancelled by request', true);
     retryNowRequested = false;
     delayMs = 0;
+    const heldBy = hold;
+    hold = null;
+    state.heldBy = null;
 
     const first = state.attemptsThisRun === 0 && input.retry.max_attempts > 1;
     const scheduleAttempts = first ? 1 : input.retry.max_attempts - state.attemptsThisRun;
@@ -147,6 +160,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
       ? proxyLocalActivities<Activities>(options)
       : proxyActivities<Activities>(options);
     const attemptsBefore = state.attemptsThisRun;
+    const statusBefore = state.status;
     // Later attempts stay `retrying` here: their backoff runs inside the activity's retry policy.
     if (state.status === 'pending') move('begin', false);
     const send = () =>
@@ -160,6 +174,7 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         attemptsBefore,
         finalSchedule: !first,
         scheduleAttempts,
+        heldBy,
       });
     try {
       // A local attempt runs inside the workflow task, so no signal reaches the workflow before it answers
@@ -180,6 +195,18 @@ export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<De
         return finish('fail', cause.message, false);
       if (root.consideredCancelled) return cancelledInTemporal();
       if (cancelRequested) return finish('cancel', 'cancelled by request', true);
+      if (cause instanceof ApplicationFailure && cause.type === FailureTypes.held) {
+        // Held back by the endpoint before the held attempt began: it waits, and only the attempts before
+        // it count.
+        const details = cause.details?.[0] as HoldDetails;
+        state.attemptsThisRun = attemptsBefore + details.scheduleAttempt - 1;
+        state.status = statusBefore;
+        state.heldBy = details.reason;
+        hold = details;
+        released = false;
+        delayMs = details.waitMs;
+        continue;
+      }
       if (retryNowRequested && isCancellation(err)) {
         // The schedule was in its backoff: its last heartbeat tells how many attempts it made.
         const details =

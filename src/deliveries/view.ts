@@ -224,3 +224,25 @@ export async function finalStatusOf(deliveryId: string, asked: FinalStatus): Pro
   const view = await Delivery.collection.findOne({ _id: deliveryId as never }, { projection: { status: 1 } });
   return view && FINAL_STATUSES.includes(view.status) ? (view.status as FinalStatus) : asked;
 }
+
+/**
+ * Undoes `beginAttempt` for an attempt that made no request after all (its endpoint held it back while it
+ * began): the view reads as before, and the attempt is not counted. Only the attempt that began last may.
+ */
+export async function abandonAttempt(
+  deliveryId: string,
+  runId: string,
+  attemptKey: string,
+  before: DeliveryDoc,
+): Promise<void> {
+  await Delivery.collection.updateOne(guarded(deliveryId, runId, attemptKey) as never, {
+    $set: {
+      status: before.status,
+      last_attempt_key: before.last_attempt_key ?? null,
+      last_attempt_at: before.last_attempt_at ?? null,
+      next_attempt_at: before.next_attempt_at ?? null,
+      updated_at: new Date(),
+    },
+    $inc: { attempts: -1 },
+  });
+}

@@ -1,5 +1,7 @@
 import { model, Schema } from 'mongoose';
 import { z } from 'zod';
+import { CircuitResource, type EndpointHealthDoc, presentCircuit } from '../endpoint-health/model';
+import { type BreakerSettings, DEFAULT_BREAKER } from '../endpoint-health/settings';
 import { DEFAULT_RETRY, type RetrySettings } from '../retry-schedule';
 
 export const ENDPOINT_STATUSES = ['active', 'paused', 'disabled'] as const;
@@ -26,7 +28,12 @@ export interface EndpointDoc {
   headers: Record<string, string>;
   timeout_ms: number;
   retry: RetrySettings;
+  /** Requests per second at most, across every worker (null: no limit). */
   rate_limit_per_s: number | null;
+  /** Requests in flight at once at most, across every worker (null: no limit). */
+  max_in_flight: number | null;
+  /** Overrides of the breaker's defaults (DEFAULT_BREAKER). */
+  circuit_breaker: Partial<BreakerSettings>;
   metadata: Record<string, string>;
   created_at: Date;
   updated_at: Date;
@@ -63,6 +70,8 @@ const schema = new Schema<EndpointDoc>(
       default: () => ({ ...DEFAULT_RETRY }),
     },
     rate_limit_per_s: { type: Number, default: null },
+    max_in_flight: { type: Number, default: null },
+    circuit_breaker: { type: Schema.Types.Mixed, default: {} },
     metadata: { type: Schema.Types.Mixed, default: {} },
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
@@ -99,14 +108,34 @@ export const EndpointResource = z
       backoff_coefficient: z.number(),
       max_interval_ms: z.number(),
     }),
-    rate_limit_per_s: z.number().nullable(),
+    rate_limit_per_s: z
+      .number()
+      .nullable()
+      .meta({ description: 'Requests per second at most, across all workers; null: no limit.' }),
+    max_in_flight: z
+      .number()
+      .nullable()
+      .meta({ description: 'Requests in flight at once at most, across all workers; null: no limit.' }),
+    circuit_breaker: z
+      .strictObject({
+        failure_rate_pct: z.number(),
+        min_attempts: z.number(),
+        window_s: z.number(),
+        disable_after_s: z.number(),
+      })
+      .meta({ description: 'The circuit breaker settings in force (defaults unless overridden).' }),
+    circuit: CircuitResource,
     metadata: z.record(z.string(), z.string()),
     created_at: z.date(),
     updated_at: z.date(),
   })
   .meta({ id: 'Endpoint' });
 
-export function presentEndpoint(e: EndpointDoc): z.output<typeof EndpointResource> {
+/** `health`: the endpoint's breaker as stored (none: it never opened). */
+export function presentEndpoint(
+  e: EndpointDoc,
+  health?: EndpointHealthDoc | null,
+): z.output<typeof EndpointResource> {
   return {
     id: e._id,
     project_id: e.project_id,
@@ -120,6 +149,9 @@ export function presentEndpoint(e: EndpointDoc): z.output<typeof EndpointResourc
     timeout_ms: e.timeout_ms,
     retry: e.retry,
     rate_limit_per_s: e.rate_limit_per_s,
+    max_in_flight: e.max_in_flight ?? null,
+    circuit_breaker: { ...DEFAULT_BREAKER, ...e.circuit_breaker },
+    circuit: presentCircuit(health),
     metadata: e.metadata,
     created_at: e.created_at,
     updated_at: e.updated_at,

@@ -2,6 +2,9 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
 import { consumerIdOf, consumerScope, findInScope } from '../consumers/scope';
+import type { TemporalTarget } from '../deliveries/start';
+import { readHealth, resumeEndpoint } from '../endpoint-health/circuit';
+import { EndpointHealth, type EndpointHealthDoc } from '../endpoint-health/model';
 import { auth } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
@@ -11,7 +14,7 @@ import { newId } from '../ids';
 import { DEFAULT_RETRY } from '../retry-schedule';
 import { generateSecret } from '../signing';
 import { blockedAddress, urlHost } from '../target-policy';
-import { DEFAULT_TIMEOUT_MS, Endpoint, EndpointResource, presentEndpoint } from './model';
+import { DEFAULT_TIMEOUT_MS, Endpoint, type EndpointDoc, EndpointResource, presentEndpoint } from './model';
 import { CreateEndpointBody, RotateSecretBody, UpdateEndpointBody } from './schemas';
 
 const EndpointPath = z.object({ id: resourceId('ep') });
@@ -89,7 +92,16 @@ async function assertAllowedTarget(url: string, allowPrivateTargets: boolean): P
   }
 }
 
-export function endpointRoutes(allowPrivateTargets: boolean): Router {
+/** The endpoints with their breakers, as the API shows them. */
+async function presentWithHealth(endpoints: EndpointDoc[]) {
+  const health = (await EndpointHealth.collection
+    .find({ _id: { $in: endpoints.map((e) => e._id) } } as never)
+    .toArray()) as unknown as EndpointHealthDoc[];
+  const byId = new Map(health.map((h) => [h._id, h]));
+  return endpoints.map((e) => presentEndpoint(e, byId.get(e._id)));
+}
+
+export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: boolean): Router {
   const router = new Router();
 
   router.post('/v1/endpoints', async (ctx) => {
@@ -113,6 +125,8 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
       timeout_ms: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
       retry: { ...DEFAULT_RETRY, ...body.retry },
       rate_limit_per_s: body.rate_limit_per_s ?? null,
+      max_in_flight: body.max_in_flight ?? null,
+      circuit_breaker: body.circuit_breaker ?? {},
       metadata: body.metadata ?? {},
       secrets: [{ secret, expires_at: null, created_at: new Date() }],
     });
@@ -130,14 +144,15 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
       ...(q.status ? { status: q.status } : {}),
       ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
     };
-    ctx.body = await listPage(Endpoint, filter, q, presentEndpoint);
+    const page = await listPage(Endpoint, filter, q, (e) => e);
+    ctx.body = { ...page, data: await presentWithHealth(page.data) };
   });
 
   router.get('/v1/endpoints/:id', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
-    ctx.body = presentEndpoint(endpoint);
+    ctx.body = presentEndpoint(endpoint, await readHealth(id));
   });
 
   router.patch('/v1/endpoints/:id', async (ctx) => {
@@ -146,9 +161,10 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
     const current = await findInScope(ctx, Endpoint, id);
     if (!current) throw notFound('endpoint');
-    const { retry, ...rest } = body;
+    const { retry, circuit_breaker, ...rest } = body;
     const set: Record<string, unknown> = { ...rest };
     if (retry) set.retry = { ...current.retry, ...retry };
+    if (circuit_breaker) set.circuit_breaker = { ...current.circuit_breaker, ...circuit_breaker };
     if (body.status && body.status !== 'disabled') set.disabled_reason = null;
     if (body.status === 'disabled') set.disabled_reason = 'disabled by request';
     const updated = await Endpoint.findOneAndUpdate(
@@ -157,7 +173,11 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
       { returnDocument: 'after' },
     ).lean();
     if (!updated) throw notFound('endpoint');
-    ctx.body = presentEndpoint(updated);
+    const health = await readHealth(id);
+    // Set active: the deliveries waiting for it go on, and an open breaker closes (it is tried again).
+    if (body.status === 'active' && (current.status !== 'active' || (health && health.state !== 'closed')))
+      await resumeEndpoint(temporal.client, temporal.taskQueue, id, updated.project_id);
+    ctx.body = presentEndpoint(updated, health);
   });
 
   // A new current secret; the previous ones keep signing (one signature each) until their grace period ends.
@@ -185,7 +205,7 @@ export function endpointRoutes(allowPrivateTargets: boolean): Router {
       { returnDocument: 'after' },
     ).lean();
     if (!updated) throw notFound('endpoint');
-    ctx.body = { ...presentEndpoint(updated), secret };
+    ctx.body = { ...presentEndpoint(updated, await readHealth(id)), secret };
   });
 
   router.delete('/v1/endpoints/:id', async (ctx) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
+import { BreakerSettingsSchema } from '../endpoint-health/settings';
 import { headerMap, metadataMap } from '../http/validate';
 import { isValidSecret } from '../signing';
 
@@ -39,8 +40,9 @@ const endpointFields = {
   headers: endpointHeaders,
   timeout_ms: z.int().min(100).max(120_000),
   retry: RetrySettingsSchema.partial(),
-  // Refused until endpoints are rate limited for real: a setting the API accepts is one it honours.
-  rate_limit_per_s: z.null({ error: 'rate limits are not enforced yet: only null is accepted' }),
+  rate_limit_per_s: z.int().min(1).max(10_000).nullable(),
+  max_in_flight: z.int().min(1).max(100).nullable(),
+  circuit_breaker: BreakerSettingsSchema.partial(),
   metadata: metadataMap,
 };
 
@@ -64,6 +66,8 @@ export const CreateEndpointBody = z.strictObject({
   timeout_ms: endpointFields.timeout_ms.optional(),
   retry: endpointFields.retry.optional(),
   rate_limit_per_s: endpointFields.rate_limit_per_s.optional(),
+  max_in_flight: endpointFields.max_in_flight.optional(),
+  circuit_breaker: endpointFields.circuit_breaker.optional(),
   metadata: endpointFields.metadata.optional(),
   secret: secret.optional(),
   consumer_id: consumerRef.optional(),

@@ -62,7 +62,7 @@ export function createApp(deps: AppDeps): Koa {
     operationRoutes(temporal, deps.bulkPageSize),
     apiKeyRoutes(apiKeys),
     consumerRoutes(),
-    endpointRoutes(deps.allowPrivateTargets),
+    endpointRoutes(temporal, deps.allowPrivateTargets),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
   ]) {

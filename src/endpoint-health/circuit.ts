@@ -1,0 +1,89 @@
+// The circuit breaker's writes. The breaker opens here (by the worker whose attempts tripped it) and is then
+// run by the endpoint's health workflow (workflows/endpoint-health.ts), which alone probes, closes and
+// drains it: one writer at a time, as the embedded store's read-then-replace updates need.
+import type { Client } from '@temporalio/client';
+import { type EndpointHealthInput, endpointHealthWorkflowId, Signals } from '../delivery-contract';
+import { circuitTransitions } from '../metrics';
+import { EndpointHealth, type EndpointHealthDoc, HeldDelivery, type HoldReason } from './model';
+import { probeDelayMs } from './settings';
+
+export function readHealth(endpointId: string): Promise<EndpointHealthDoc | null> {
+  return EndpointHealth.collection.findOne({ _id: endpointId } as never) as Promise<EndpointHealthDoc | null>;
+}
+
+export async function writeHealth(endpointId: string, projectId: string, fields: Partial<EndpointHealthDoc>) {
+  await EndpointHealth.collection.updateOne(
+    { _id: endpointId } as never,
+    { $set: { project_id: projectId, ...fields } },
+    { upsert: true },
+  );
+}
+
+/** Opens the breaker (unless it is open already) and hands it to the endpoint's health workflow. */
+export async function openCircuit(
+  client: Client,
+  taskQueue: string,
+  endpointId: string,
+  projectId: string,
+): Promise<void> {
+  const now = new Date();
+  const current = await readHealth(endpointId);
+  const openedAt = current && current.state !== 'closed' ? (current.opened_at ?? now) : now;
+  if (!current || current.state === 'closed') {
+    await writeHealth(endpointId, projectId, {
+      state: 'open',
+      since: now,
+      opened_at: now,
+      next_probe_at: new Date(now.getTime() + probeDelayMs(0)),
+      probe_delivery_id: null,
+    });
+    circuitTransitions.inc({ state: 'open' });
+  }
+  await client.workflow.signalWithStart('endpointHealthWorkflow', {
+    workflowId: endpointHealthWorkflowId(endpointId),
+    taskQueue,
+    args: [{ projectId, endpointId } satisfies EndpointHealthInput],
+    signal: Signals.circuitOpened,
+    signalArgs: [openedAt.toISOString()],
+  });
+}
+
+/** Lets the endpoint's waiting deliveries go (PATCH status active): its health workflow drains them. */
+export async function resumeEndpoint(
+  client: Client,
+  taskQueue: string,
+  endpointId: string,
+  projectId: string,
+) {
+  await client.workflow.signalWithStart('endpointHealthWorkflow', {
+    workflowId: endpointHealthWorkflowId(endpointId),
+    taskQueue,
+    args: [{ projectId, endpointId } satisfies EndpointHealthInput],
+    signal: Signals.resume,
+    signalArgs: [],
+  });
+}
+
+/** Records that a delivery waits for its endpoint; the first hold's place (its id's time) is kept. */
+export async function holdDelivery(
+  delivery: { deliveryId: string; projectId: string; endpointId: string; workflowId: string },
+  reason: HoldReason,
+): Promise<void> {
+  await HeldDelivery.collection.updateOne(
+    { _id: delivery.deliveryId } as never,
+    {
+      $set: {
+        project_id: delivery.projectId,
+        endpoint_id: delivery.endpointId,
+        workflow_id: delivery.workflowId,
+        reason,
+        held_at: new Date(),
+      },
+    },
+    { upsert: true },
+  );
+}
+
+export async function unholdDelivery(deliveryId: string): Promise<void> {
+  await HeldDelivery.collection.deleteOne({ _id: deliveryId } as never);
+}

@@ -1,0 +1,166 @@
+// Endpoint health against the real servers: rate limits and places in flight that hold across two worker
+// processes, the circuit breaker through a receiver outage (with a worker SIGKILLed while it is open),
+// auto-disable and re-enabling, pausing. Figures are counted at the receiver, never timed.
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { rateBurst } from '../../src/endpoint-health/settings';
+import { useStack } from '../helpers/harness';
+import { eventually } from '../helpers/stack';
+import { TimingReceiver } from '../helpers/timing-receiver';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process';
+
+const quiet = { LOG_LEVEL: 'warn' };
+
+/** The most requests in any one-second window (each window starting at a request). */
+function busiestSecond(requests: { at: number }[]): number {
+  const times = requests.map((r) => r.at).sort((a, b) => a - b);
+  let most = 0;
+  for (let i = 0, j = 0; i < times.length; i++) {
+    while (j < times.length && times[j] < times[i] + 1000) j++;
+    most = Math.max(most, j - i);
+  }
+  return most;
+}
+
+/** Publishes `count` events of type `t<path>`, `concurrency` at a time; returns their delivery ids. */
+async function publishMany(
+  h: ReturnType<typeof useStack>,
+  path: string,
+  count: number,
+  concurrency = 10,
+): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const n = next++;
+        ids[n] = (await h.publishTo(path, { n })).id;
+      }
+    }),
+  );
+  return ids;
+}
+
+describe('endpoint health', () => {
+  // Deliveries are made by two worker processes (none in this one), to a receiver on its own thread: the
+  // API and the publishing here hold up neither their timers nor the receiver's clock.
+  const h = useStack({ project: 'health', worker: false });
+  const timing = new TimingReceiver();
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    await timing.start();
+    workers.push(...(await Promise.all([spawnWorker(h.stack, quiet), spawnWorker(h.stack, quiet)])));
+  });
+  after(async () => {
+    await Promise.all([...workers.map((w) => w.kill('SIGTERM')), timing.stop()]);
+  });
+
+  it('holds a rate limit across two worker processes, and waiting uses up no attempt', async () => {
+    const path = '/limited';
+    await h.createEndpoint(path, { url: timing.url(path), rate_limit_per_s: 10, retry: { max_attempts: 2 } });
+    const ids = await publishMany(h, path, 200, 20);
+    const received = await eventually(
+      () => timing.arrivals(path),
+      (a) => a.length >= 200,
+      120_000,
+    );
+    assert.equal(new Set(received.map((a) => a.deliveryId)).size, 200);
+    const most = busiestSecond(received);
+    assert.ok(most <= 10 + rateBurst(10), `${most} requests in one second`);
+    for (const id of ids.slice(-20)) {
+      const d = await h.waitForStatus(id, 'succeeded');
+      assert.equal(d.attempts, 1, 'a delivery held back by the limit made one attempt');
+    }
+  });
+
+  it('keeps at most max_in_flight requests open at once, across workers', async () => {
+    const path = '/one-at-a-time';
+    let open = 0;
+    let most = 0;
+    h.receiver.script(path, (_req, res) => {
+      open++;
+      most = Math.max(most, open);
+      setTimeout(() => {
+        open--;
+        res.writeHead(200).end();
+      }, 150);
+    });
+    await h.createEndpoint(path, { max_in_flight: 2 });
+    const ids = await publishMany(h, path, 16, 16);
+    for (const id of ids) await h.waitForStatus(id, 'succeeded', 60_000);
+    assert.equal(h.receiver.on(path).length, 16);
+    assert.ok(most <= 2, `${most} requests in flight at once`);
+    assert.equal(most, 2, 'the limit lets two go at once');
+  });
+
+  it('opens the breaker on a receiver that is down, probes it, and drains every delivery once it is back', async () => {
+    const path = '/down';
+    await timing.answer(path, 503);
+    // Five attempts a second apart: without the breaker every delivery would fail within seconds.
+    const endpoint = await h.createEndpoint(path, {
+      url: timing.url(path),
+      retry: { max_attempts: 5, initial_interval_ms: 1000, backoff_coefficient: 1 },
+    });
+    const downSince = Date.now();
+    const ids = await publishMany(h, path, 1000, 20);
+    const opened = await eventually(
+      () => h.api('GET', `/v1/endpoints/${endpoint.id}`).then((r) => r.body),
+      (e) => e.circuit.state !== 'closed',
+      60_000,
+    );
+    const openedAt = Date.parse(opened.circuit.opened_at);
+
+    // Where an operator looks: the metric and the Temporal UI's search attribute.
+    const metrics = await (await fetch(`${h.stack.baseUrl}/metrics`)).text();
+    assert.match(metrics, /hookflow_endpoint_circuits\{state="(open|half_open)"\} 1/);
+    const health = await eventually(
+      async () => {
+        const found: string[] = [];
+        for await (const wf of h.stack.client.workflow.list({
+          query: `HookflowCircuitState IN ('open', 'half_open') AND ExecutionStatus = 'Running'`,
+        }))
+          found.push(wf.workflowId);
+        return found;
+      },
+      (found) => found.includes(`endpoint-health-${endpoint.id}`),
+    );
+    assert.ok(health.length >= 1);
+
+    // A worker dies while the breaker is open; another takes its place.
+    await workers[0].kill('SIGKILL');
+    workers[0] = await spawnWorker(h.stack, quiet);
+
+    await new Promise((r) => setTimeout(r, Math.max(0, downSince + 60_000 - Date.now())));
+    const whileDown = await timing.arrivals(path);
+    await timing.answer(path, 200);
+    const afterOpening = whileDown.filter((a) => a.at > openedAt + 2_000);
+    const minutesOpen = (downSince + 60_000 - openedAt) / 60_000;
+    assert.ok(
+      afterOpening.length <= 5 * Math.ceil(minutesOpen),
+      `${afterOpening.length} requests in ${minutesOpen.toFixed(1)} minutes of open breaker`,
+    );
+    assert.ok(whileDown.length < 300, `${whileDown.length} requests to a receiver that was down`);
+
+    // Back up: a probe succeeds, the breaker closes, and every delivery arrives.
+    const delivered = await eventually(
+      async () => (await timing.arrivals(path)).filter((a) => a.status === 200),
+      (a) => new Set(a.map((x) => x.deliveryId)).size >= 1000,
+      240_000,
+    );
+    assert.deepEqual(new Set(delivered.map((a) => a.deliveryId)), new Set(ids));
+    for (let i = 0; i < ids.length; i += 50) {
+      const views = await Promise.all(ids.slice(i, i + 50).map((id) => h.waitForStatus(id, 'final', 60_000)));
+      for (const v of views) assert.equal(v.status, 'succeeded', `${v.id}: ${v.last_error}`);
+    }
+    const closed = (await h.api('GET', `/v1/endpoints/${endpoint.id}`)).body.circuit;
+    assert.equal(closed.state, 'closed');
+    assert.equal(closed.last_probe_ok, true);
+
+    // Drained oldest first: the first half delivered after the probe are mostly the older half.
+    const order = new Map(ids.map((id, n) => [id, n]));
+    const firstHalf = delivered.slice(1, 500).map((a) => order.get(a.deliveryId) ?? 0);
+    const older = firstHalf.filter((n) => n < 500).length;
+    assert.ok(older > 0.8 * firstHalf.length, `${older} of the first ${firstHalf.length} were older ones`);
+  });
+});
