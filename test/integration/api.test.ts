@@ -261,26 +261,62 @@ describe('api', () => {
         assert.equal(typeof issue.type, 'string');
       }
     }
-    // A rate limit would not be honoured yet: refused, on creation and on update.
+    // Limits and breaker settings out of range: refused with where, nothing stored.
+    for (const [field, value, loc] of [
+      ['rate_limit_per_s', 0, ['rate_limit_per_s']],
+      ['rate_limit_per_s', 2.5, ['rate_limit_per_s']],
+      ['max_in_flight', 101, ['max_in_flight']],
+      ['circuit_breaker', { failure_rate_pct: 0 }, ['circuit_breaker', 'failure_rate_pct']],
+      ['circuit_breaker', { window_s: 5 }, ['circuit_breaker', 'window_s']],
+      ['circuit_breaker', { disable_after_s: 10 }, ['circuit_breaker', 'disable_after_s']],
+      ['circuit_breaker', { trip_after: 3 }, ['circuit_breaker']],
+    ] as const) {
+      const res = await h.stack.request('POST', '/v1/endpoints', {
+        key: alice.key,
+        body: { url: 'http://127.0.0.1/x', [field]: value },
+      });
+      assert.equal(res.status, 422, `${field} ${JSON.stringify(value)}`);
+      assert.deepEqual(res.body.detail[0].loc, ['body', ...loc]);
+    }
     const limited = await h.stack.request('POST', '/v1/endpoints', {
       key: alice.key,
-      body: { url: 'http://127.0.0.1/x', rate_limit_per_s: 10 },
+      body: { url: 'http://127.0.0.1/x', rate_limit_per_s: 10, circuit_breaker: { min_attempts: 5 } },
     });
-    assert.equal(limited.status, 422);
-    assert.deepEqual(limited.body.detail[0].loc, ['body', 'rate_limit_per_s']);
-    assert.match(limited.body.detail[0].msg, /not enforced yet/);
-    const unlimited = await h.stack.request('POST', '/v1/endpoints', {
+    assert.equal(limited.status, 201);
+    assert.equal(limited.body.rate_limit_per_s, 10);
+    assert.equal(limited.body.max_in_flight, null);
+    assert.deepEqual(limited.body.circuit_breaker, {
+      failure_rate_pct: 50,
+      min_attempts: 5,
+      window_s: 60,
+      disable_after_s: 432000,
+    });
+    assert.equal(limited.body.circuit.state, 'closed');
+    const patched = await h.stack.request('PATCH', `/v1/endpoints/${limited.body.id}`, {
       key: alice.key,
-      body: { url: 'http://127.0.0.1/x', rate_limit_per_s: null },
+      body: { rate_limit_per_s: null, max_in_flight: 3, circuit_breaker: { window_s: 120 } },
     });
-    assert.equal(unlimited.status, 201);
-    const patched = await h.stack.request('PATCH', `/v1/endpoints/${unlimited.body.id}`, {
-      key: alice.key,
-      body: { rate_limit_per_s: 5 },
-    });
-    assert.equal(patched.status, 422);
+    assert.equal(patched.status, 200);
+    assert.equal(patched.body.rate_limit_per_s, null);
+    assert.equal(patched.body.max_in_flight, 3);
     assert.equal(
-      (await h.stack.request('DELETE', `/v1/endpoints/${unlimited.body.id}`, { key: alice.key })).status,
+      patched.body.circuit_breaker.min_attempts,
+      5,
+      'a PATCH keeps the overrides it does not name',
+    );
+    assert.equal(patched.body.circuit_breaker.window_s, 120);
+    const refused = await h.stack.request('PATCH', `/v1/endpoints/${limited.body.id}`, {
+      key: alice.key,
+      body: { max_in_flight: 0 },
+    });
+    assert.equal(refused.status, 422);
+    assert.equal(
+      (await h.stack.request('GET', `/v1/endpoints/${limited.body.id}`, { key: alice.key })).body
+        .max_in_flight,
+      3,
+    );
+    assert.equal(
+      (await h.stack.request('DELETE', `/v1/endpoints/${limited.body.id}`, { key: alice.key })).status,
       204,
     );
     const missingType = await h.stack.request('POST', '/v1/events', {

@@ -163,4 +163,60 @@ describe('endpoint health', () => {
     const older = firstHalf.filter((n) => n < 500).length;
     assert.ok(older > 0.8 * firstHalf.length, `${older} of the first ${firstHalf.length} were older ones`);
   });
+
+  it('disables an endpoint whose breaker stays open for disable_after_s; set active, its deliveries go on', async () => {
+    const path = '/gone-quiet';
+    await timing.answer(path, 503);
+    const endpoint = await h.createEndpoint(path, {
+      url: timing.url(path),
+      retry: { max_attempts: 3, initial_interval_ms: 500, backoff_coefficient: 1 },
+      circuit_breaker: { min_attempts: 3, disable_after_s: 30 },
+    });
+    const ids = await publishMany(h, path, 6, 6);
+    const disabled = await eventually(
+      () => h.api('GET', `/v1/endpoints/${endpoint.id}`).then((r) => r.body),
+      (e) => e.status === 'disabled',
+      120_000,
+    );
+    assert.match(disabled.disabled_reason, /circuit breaker open since/);
+    assert.equal(disabled.circuit.state, 'open');
+    for (const id of ids)
+      assert.ok(['pending', 'retrying'].includes((await h.delivery(id)).status), 'still waiting');
+    const workflow = await h.stack.client.workflow.getHandle(`endpoint-health-${endpoint.id}`).query('state');
+    assert.equal((workflow as { state: string }).state, 'disabled');
+
+    await timing.answer(path, 200);
+    const enabled = await h.api('PATCH', `/v1/endpoints/${endpoint.id}`, { status: 'active' });
+    assert.equal(enabled.status, 200);
+    assert.equal(enabled.body.disabled_reason, null);
+    for (const id of ids) await h.waitForStatus(id, 'succeeded', 60_000);
+    const circuit = (await h.api('GET', `/v1/endpoints/${endpoint.id}`)).body.circuit;
+    assert.equal(circuit.state, 'closed');
+  });
+
+  it('holds the deliveries of a paused endpoint and lets them go when it is resumed', async () => {
+    const path = '/paused-later';
+    await timing.answer(path, 503);
+    const endpoint = await h.createEndpoint(path, {
+      url: timing.url(path),
+      retry: { max_attempts: 3, initial_interval_ms: 1000 },
+    });
+    const delivery = await h.publishTo(path);
+    await h.waitForStatus(delivery.id, 'retrying');
+    await h.api('PATCH', `/v1/endpoints/${endpoint.id}`, { status: 'paused' });
+    await timing.answer(path, 200);
+    // Its next attempt found the endpoint paused: it waits, and made no request.
+    const handle = h.stack.client.workflow.getHandle(`delivery-${delivery.id}`);
+    await eventually(
+      () => handle.query<{ heldBy: string | null }>('state'),
+      (s) => s.heldBy === 'endpoint_paused',
+    );
+    assert.equal((await timing.arrivals(path)).length, 1);
+    assert.equal((await h.delivery(delivery.id)).attempts, 1);
+
+    await h.api('PATCH', `/v1/endpoints/${endpoint.id}`, { status: 'active' });
+    const done = await h.waitForStatus(delivery.id, 'succeeded');
+    assert.equal(done.attempts, 2);
+    assert.equal((await timing.arrivals(path)).length, 2);
+  });
 });
