@@ -1,7 +1,8 @@
 // Records real delivery workflow histories into test/histories/<folder>/ for the replay test, which proves
 // that a workflow code change stays compatible with workflows already running. The baseline is
 // `1-baseline`; after a deliberate, patched workflow change, record into a new folder named after it and keep
-// the older ones: `node --import tsx test/record-histories.ts 2-<change>`.
+// the older ones: `node --import tsx test/record-histories.ts 2-<change> [name prefix]` (with a prefix, only
+// the scenarios whose names start with it: those the change brought).
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -23,10 +24,18 @@ interface Scenario {
    * Cancellation" in the Web UI).
    */
   signal?: { name: 'cancel' | 'retryNow' | 'temporal-cancel'; afterAttempts: number };
+  /** Endpoint settings beyond the URL, event type and retry. */
+  endpoint?: object;
+  /** Events published before the recorded one (which is the last). */
+  before?: number;
+  /** Once the delivery has made this many attempts and is retrying: pause its endpoint, wait, resume it. */
+  pauseAfterAttempts?: number;
+  /** Record the endpoint's health workflow rather than the delivery's. */
+  recordHealth?: boolean;
 }
 
 async function main() {
-  const version = process.argv[2];
+  const [version, prefix = ''] = process.argv.slice(2);
   if (!version) throw new Error('usage: record-histories.ts <folder under test/histories>');
   const dir = join(__dirname, 'histories', version);
   mkdirSync(dir, { recursive: true });
@@ -69,19 +78,60 @@ async function main() {
         retry: SLOW,
         signal: { name: 'cancel', afterAttempts: 0 },
       },
+      // 2-endpoint-health: deliveries held back by their endpoint, and the endpoint's health workflow.
+      'held-by-rate-limit': { responders: [status(200)], endpoint: { rate_limit_per_s: 1 }, before: 4 },
+      'held-by-pause-then-resumed': { responders: [status(500), status(200)], pauseAfterAttempts: 1 },
+      'held-by-open-circuit-then-probed': {
+        responders: [status(500), status(500), status(200)],
+        retry: { ...RETRY, initial_interval_ms: 500 },
+        endpoint: { circuit_breaker: { min_attempts: 2 } },
+      },
+      'health-workflow-probe-closes': {
+        responders: [status(500), status(500), status(200)],
+        retry: { ...RETRY, initial_interval_ms: 500 },
+        endpoint: { circuit_breaker: { min_attempts: 2 } },
+        recordHealth: true,
+      },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
+      if (!name.startsWith(prefix)) continue;
       const url = receiver.script(`/${name}`, ...scenario.responders);
       const retry = scenario.retry ?? RETRY;
-      await stack.request('POST', '/v1/endpoints', { key, body: { url, event_types: [name], retry } });
-      const event = await stack.request('POST', '/v1/events', {
+      const endpoint = await stack.request('POST', '/v1/endpoints', {
         key,
-        body: { event_type: name, payload: { name } },
+        body: { url, event_types: [name], retry, ...scenario.endpoint },
       });
-      const handle = stack.client.workflow.getHandle(event.body.deliveries[0].workflow_id);
+      const publish = () =>
+        stack.request('POST', '/v1/events', { key, body: { event_type: name, payload: { name } } });
+      for (let n = 0; n < (scenario.before ?? 0); n++) await publish();
+      const event = await publish();
+      const deliveryId = event.body.deliveries[0].id;
+      const handle = stack.client.workflow.getHandle(
+        scenario.recordHealth ? `endpoint-health-${endpoint.body.id}` : event.body.deliveries[0].workflow_id,
+      );
+      if (scenario.pauseAfterAttempts) {
+        await eventually(
+          () => stack.request('GET', `/v1/deliveries/${deliveryId}`, { key }).then((r) => r.body),
+          (d) => d.status === 'retrying' && d.attempts === scenario.pauseAfterAttempts,
+        );
+        const path = `/v1/endpoints/${endpoint.body.id}`;
+        await stack.request('PATCH', path, { key, body: { status: 'paused' } });
+        await eventually(
+          () => handle.query<{ heldBy: string | null }>('state'),
+          (state) => state.heldBy === 'endpoint_paused',
+          30_000,
+        );
+        await stack.request('PATCH', path, { key, body: { status: 'active' } });
+      }
+      if (scenario.recordHealth)
+        await eventually(
+          () => stack.request('GET', `/v1/deliveries/${deliveryId}`, { key }).then((r) => r.body),
+          (d) => d.status === 'succeeded',
+          60_000,
+        );
       if (scenario.signal) {
         const { name: signal, afterAttempts } = scenario.signal;
-        const id = event.body.deliveries[0].id;
+        const id = deliveryId;
         if (afterAttempts === 0) await receiver.waitFor(`/${name}`, 1);
         else
           await eventually(
@@ -93,6 +143,7 @@ async function main() {
       await eventually(
         () => handle.describe(),
         (d) => d.status.name !== 'RUNNING',
+        60_000,
       );
       // The CLI's JSON is the format historyFromJSON reads (and what an operator would export by hand).
       const json = execFileSync(stack.temporalBinary, [
