@@ -8,6 +8,7 @@ import { Endpoint, type EndpointDoc } from '../src/endpoints/model';
 import { Event, type EventDoc } from '../src/events/model';
 import { createdBetween } from '../src/http/pagination';
 import { derivedIds } from '../src/ids';
+import { emitOperationalEvent } from '../src/operational/events';
 import type { BulkProgress } from '../src/operations/contract';
 import {
   Operation,
@@ -132,6 +133,22 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
       await Operation.updateOne(
         { _id: operationId, status: 'running' },
         { $set: { status, completed_at: new Date() } },
+      );
+      const op = await loadOperation(operationId);
+      await emitOperationalEvent(
+        temporal,
+        op.project_id,
+        'operation.completed',
+        {
+          operation_id: operationId,
+          kind: op.kind,
+          status: op.status === 'cancelled' ? 'cancelled' : 'completed',
+          total: op.total,
+          replayed: op.replayed,
+          skipped: op.skipped,
+          failed: op.failed,
+        },
+        operationId,
       );
     },
   };

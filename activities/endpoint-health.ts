@@ -10,6 +10,7 @@ import { DEFAULT_DRAIN_PER_S } from '../src/endpoint-health/settings';
 import { Endpoint, type EndpointDoc } from '../src/endpoints/model';
 import type { Logger } from '../src/logger';
 import { circuitTransitions } from '../src/metrics';
+import { emitOperationalEvent } from '../src/operational/events';
 
 export interface EndpointRef {
   projectId: string;
@@ -17,6 +18,13 @@ export interface EndpointRef {
 }
 
 const DRAIN_PAGE = 100;
+
+async function consumerOf(endpointId: string): Promise<string | null> {
+  const e = await Endpoint.collection.findOne({ _id: endpointId } as never, {
+    projection: { consumer_id: 1 },
+  });
+  return (e?.consumer_id as string | null | undefined) ?? null;
+}
 
 export function createEndpointHealthActivities(temporal: TemporalTarget, logger: Logger) {
   /** Signals a waiting delivery to go on; false if its workflow is gone (cancelled, finished, terminated). */
@@ -65,9 +73,21 @@ export function createEndpointHealthActivities(temporal: TemporalTarget, logger:
       circuitTransitions.inc({ state: 'open' });
     },
 
+    /** Tells the operational endpoints the breaker opened (once per opening). */
+    async announceCircuitOpened({ projectId, endpointId, openedAt }: EndpointRef & { openedAt: string }) {
+      await emitOperationalEvent(
+        temporal,
+        projectId,
+        'endpoint.circuit_opened',
+        { endpoint_id: endpointId, consumer_id: await consumerOf(endpointId), opened_at: openedAt },
+        `${endpointId}:${openedAt}`,
+      );
+    },
+
     async closeCircuit({ projectId, endpointId, probed }: EndpointRef & { probed: boolean }) {
       const health = await readHealth(endpointId);
       if (!health || health.state === 'closed') return;
+      const openedAt = health.opened_at?.toISOString() ?? null;
       await writeHealth(endpointId, projectId, {
         state: 'closed',
         since: new Date(),
@@ -78,6 +98,18 @@ export function createEndpointHealthActivities(temporal: TemporalTarget, logger:
       });
       circuitTransitions.inc({ state: 'closed' });
       logger.info({ project_id: projectId, endpoint_id: endpointId }, 'circuit closed');
+      await emitOperationalEvent(
+        temporal,
+        projectId,
+        'endpoint.circuit_closed',
+        {
+          endpoint_id: endpointId,
+          consumer_id: await consumerOf(endpointId),
+          opened_at: openedAt,
+          closed_by: probed ? 'probe' : 'resume',
+        },
+        `${endpointId}:${openedAt}`,
+      );
     },
 
     /** The endpoint's settings the workflow needs, read afresh (null: deleted). */
@@ -90,12 +122,29 @@ export function createEndpointHealthActivities(temporal: TemporalTarget, logger:
       return { status: e.status, timeoutMs: e.timeout_ms, circuitBreaker: e.circuit_breaker ?? {} };
     },
 
-    async disableEndpoint({ projectId, endpointId, reason }: EndpointRef & { reason: string }) {
+    async disableEndpoint({
+      projectId,
+      endpointId,
+      reason,
+      openedAt,
+    }: EndpointRef & { reason: string; openedAt: string }) {
       await Endpoint.updateOne(
         { _id: endpointId, project_id: projectId, status: 'active' },
         { $set: { status: 'disabled', disabled_reason: reason } },
       );
       logger.warn({ project_id: projectId, endpoint_id: endpointId, reason }, 'endpoint disabled');
+      await emitOperationalEvent(
+        temporal,
+        projectId,
+        'endpoint.disabled',
+        {
+          endpoint_id: endpointId,
+          consumer_id: await consumerOf(endpointId),
+          reason,
+          trigger: 'circuit_breaker',
+        },
+        `${endpointId}:${openedAt}`,
+      );
     },
 
     /**

@@ -7,6 +7,7 @@ import { EndpointGate } from '../src/endpoint-health/gate';
 import { deliveryTransitions } from '../src/metrics';
 import { createBulkReplayActivities } from './bulk-replay';
 import { createEndpointHealthActivities } from './endpoint-health';
+import { createOperationalActivities } from './operational';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
 
 export interface ActivityDeps extends Omit<SendWebhookDeps, 'gate'> {
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     ...createBulkReplayActivities(deps.temporal),
     ...createEndpointHealthActivities(deps.temporal, deps.logger),
+    ...createOperationalActivities(deps.temporal),
   };
 }
 

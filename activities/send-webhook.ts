@@ -12,6 +12,7 @@ import {
   endpointHealthWorkflowId,
   FailureTypes,
   type HoldDetails,
+  isOperationalEndpoint,
   type ProbeResult,
   type SendWebhookInput,
   type SendWebhookResult,
@@ -142,8 +143,17 @@ export function createSendWebhook(deps: SendWebhookDeps) {
     // A probe's outcome is the health workflow's to judge; any other attempt's feeds the breaker.
     const probeFailed = passage?.probe === true && verdict.kind === 'retry';
     if (endpoint && event && passage) {
-      if (passage.probe) await reportProbe(deps.temporal, endpoint._id, input.deliveryId, !probeFailed);
-      else await gate.record(endpoint, health, verdict.kind === 'retry');
+      if (passage.probe)
+        await reportProbe(deps.temporal, endpoint._id, input.deliveryId, !probeFailed).catch((err) => {
+          // Its health workflow probes again once its wait for this answer runs out.
+          logger.warn({ endpoint_id: endpoint._id, err }, 'a probe result could not be reported');
+        });
+      // Operational endpoints have no breaker: their failures would raise operational events about themselves.
+      else if (!isOperationalEndpoint(endpoint._id))
+        await gate.record(endpoint, health, verdict.kind === 'retry').catch((err) => {
+          // The attempt stands; the next failure tries to open the breaker again.
+          logger.error({ endpoint_id: endpoint._id, err }, 'the circuit breaker could not be opened');
+        });
     }
 
     // Record. A failed probe does not use up the delivery's attempts: it waits for the breaker again.

@@ -16,6 +16,11 @@ export function deliveryWorkflowId(deliveryId: string): string {
   return `delivery-${deliveryId}`;
 }
 
+/** Operational endpoints (ids oep_...) receive hookflow's own events; their deliveries raise none. */
+export function isOperationalEndpoint(endpointId: string): boolean {
+  return endpointId.startsWith('oep_');
+}
+
 /** The workflow that probes an endpoint's open circuit breaker and lets its waiting deliveries go. */
 export function endpointHealthWorkflowId(endpointId: string): string {
   return `endpoint-health-${endpointId}`;

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 // what cursor pagination orders by.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'prj' | 'key' | 'con' | 'ps' | 'ep' | 'evt' | 'dlv' | 'att' | 'op';
+export type IdPrefix = 'prj' | 'key' | 'con' | 'ps' | 'ep' | 'oep' | 'evt' | 'dlv' | 'att' | 'op';
 
 function encodeTime(ms: number): string {
   let time = '';

@@ -13,6 +13,7 @@ import {
   defineQuery,
   defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -27,6 +28,7 @@ import {
   type DeliveryWorkflowInput,
   FailureTypes,
   type HoldDetails,
+  isOperationalEndpoint,
   SearchAttributes,
   Signals,
   TEMPORAL_CANCEL_ERROR,
@@ -52,6 +54,15 @@ export interface DeliveryOutcome {
 }
 
 export async function deliveryWorkflow(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
+  const outcome = await deliver(input);
+  // Since 2-endpoint-health: a delivery that failed tells the project's operational endpoints. Runs started
+  // before (1-baseline) replay without it.
+  if (outcome.status === 'failed' && !isOperationalEndpoint(input.endpointId) && patched('announce-failure'))
+    await viewActivities.announceFailure({ deliveryId: input.deliveryId, projectId: input.projectId });
+  return outcome;
+}
+
+async function deliver(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
   const { runId } = workflowInfo();
   // Cancelled when Temporal is asked to cancel the workflow ("Request Cancellation" in the Web UI).
   const root = CancellationScope.current();

@@ -74,6 +74,8 @@ export async function endpointHealthWorkflow(input: EndpointHealthInput): Promis
   for (;;) {
     if (live.openedAt !== null) {
       show('open');
+      if (!input.openedAt || live.openedAt !== input.openedAt)
+        await acts.announceCircuitOpened({ ...ref, openedAt: live.openedAt });
       let probes = 0;
       // Probe until a probe succeeds or the endpoint is set active by hand.
       while (!resumed) {
@@ -97,6 +99,7 @@ export async function endpointHealthWorkflow(input: EndpointHealthInput): Promis
           const days = Math.round((disableAfterMs / 86_400_000) * 10) / 10;
           await acts.disableEndpoint({
             ...ref,
+            openedAt: live.openedAt,
             reason: `circuit breaker open since ${live.openedAt} (${days} days): the endpoint kept failing`,
           });
           show('disabled');

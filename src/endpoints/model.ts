@@ -19,6 +19,8 @@ export interface EndpointDoc {
   project_id: string;
   /** The consumer it belongs to, or null for the project's own. */
   consumer_id: string | null;
+  /** An operational endpoint: it receives hookflow's own events about the project (src/operational). */
+  operational?: boolean;
   url: string;
   description: string;
   event_types: string[];
@@ -46,6 +48,7 @@ const schema = new Schema<EndpointDoc>(
     _id: { type: String, required: true },
     project_id: { type: String, required: true, index: true },
     consumer_id: { type: String, default: null },
+    operational: { type: Boolean, default: false },
     url: { type: String, required: true },
     description: { type: String, default: '' },
     event_types: { type: [String], default: [] },

@@ -5,7 +5,7 @@ import { consumerIdOf, consumerScope, findInScope } from '../consumers/scope';
 import type { TemporalTarget } from '../deliveries/start';
 import { readHealth, resumeEndpoint } from '../endpoint-health/circuit';
 import { EndpointHealth, type EndpointHealthDoc } from '../endpoint-health/model';
-import { auth } from '../http/auth';
+import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
@@ -17,16 +17,39 @@ import { blockedAddress, urlHost } from '../target-policy';
 import { DEFAULT_TIMEOUT_MS, Endpoint, type EndpointDoc, EndpointResource, presentEndpoint } from './model';
 import { CreateEndpointBody, RotateSecretBody, UpdateEndpointBody } from './schemas';
 
-const EndpointPath = z.object({ id: resourceId('ep') });
+/** Endpoints receive a project's events; operational endpoints receive hookflow's own (src/operational). */
+export interface EndpointKind {
+  base: string;
+  prefix: 'ep' | 'oep';
+  operational: boolean;
+  tag: string;
+}
+
+export const ENDPOINTS: EndpointKind = {
+  base: '/v1/endpoints',
+  prefix: 'ep',
+  operational: false,
+  tag: 'Endpoints',
+};
+export const OPERATIONAL_ENDPOINTS: EndpointKind = {
+  base: '/v1/operational-endpoints',
+  prefix: 'oep',
+  operational: true,
+  tag: 'Operational endpoints',
+};
 /** Svix's default: the old secret keeps signing for a day. */
 const DEFAULT_GRACE_PERIOD_S = 24 * 60 * 60;
 /** Signatures per request at most: a rotation storm cannot grow the header without bound. */
 const MAX_SECRETS = 5;
-const ListQuery = z.object({
+const OperationalListQuery = z.object({
   ...pageQuery,
   status: z.enum(['active', 'paused', 'disabled']).optional(),
-  consumer_id: consumerRef.optional(),
 });
+const ListQuery = OperationalListQuery.extend({ consumer_id: consumerRef.optional() });
+/** Operational endpoints are the project's own: no consumer. */
+const CreateOperationalEndpointBody = CreateEndpointBody.omit({ consumer_id: true });
+
+const pathOf = (kind: EndpointKind) => z.object({ id: resourceId(kind.prefix) });
 
 const EndpointWithSecret = EndpointResource.extend({
   secret: z
@@ -34,50 +57,57 @@ const EndpointWithSecret = EndpointResource.extend({
     .meta({ description: 'The signing secret (whsec_...): shown on creation and rotation only.' }),
 }).meta({ id: 'EndpointWithSecret' });
 
-export const endpointDocs: RouteDocs = {
-  'POST /v1/endpoints': {
-    tag: 'Endpoints',
-    summary: 'Create an endpoint',
-    body: CreateEndpointBody,
-    responses: { 201: { description: 'The endpoint and its signing secret.', schema: EndpointWithSecret } },
-  },
-  'GET /v1/endpoints': {
-    tag: 'Endpoints',
-    summary: 'List endpoints',
-    query: ListQuery,
-    responses: {
-      200: { description: 'A page of endpoints.', schema: pageOf(EndpointResource, 'EndpointPage') },
+export function endpointDocs(kind: EndpointKind): RouteDocs {
+  const EndpointPath = pathOf(kind);
+  const operational = kind.operational;
+  return {
+    [`POST ${kind.base}`]: {
+      tag: kind.tag,
+      summary: 'Create an endpoint',
+      body: operational ? CreateOperationalEndpointBody : CreateEndpointBody,
+      responses: { 201: { description: 'The endpoint and its signing secret.', schema: EndpointWithSecret } },
     },
-  },
-  'GET /v1/endpoints/{id}': {
-    tag: 'Endpoints',
-    summary: 'Get an endpoint',
-    path: EndpointPath,
-    responses: { 200: { description: 'The endpoint.', schema: EndpointResource } },
-  },
-  'PATCH /v1/endpoints/{id}': {
-    tag: 'Endpoints',
-    summary: 'Update an endpoint',
-    path: EndpointPath,
-    body: UpdateEndpointBody,
-    responses: { 200: { description: 'The endpoint as updated.', schema: EndpointResource } },
-  },
-  'DELETE /v1/endpoints/{id}': {
-    tag: 'Endpoints',
-    summary: 'Delete an endpoint',
-    path: EndpointPath,
-    responses: { 204: { description: 'Deleted; its deliveries in flight stop at their next attempt.' } },
-  },
-  'POST /v1/endpoints/{id}/secret/rotate': {
-    tag: 'Endpoints',
-    summary: 'Rotate the signing secret',
-    description: 'The previous secrets keep signing (one signature each) until their grace period ends.',
-    path: EndpointPath,
-    body: RotateSecretBody,
-    bodyOptional: true,
-    responses: { 200: { description: 'The endpoint and its new secret.', schema: EndpointWithSecret } },
-  },
-};
+    [`GET ${kind.base}`]: {
+      tag: kind.tag,
+      summary: 'List endpoints',
+      query: operational ? OperationalListQuery : ListQuery,
+      responses: {
+        200: {
+          description: 'A page of endpoints.',
+          schema: pageOf(EndpointResource, operational ? 'OperationalEndpointPage' : 'EndpointPage'),
+        },
+      },
+    },
+    [`GET ${kind.base}/{id}`]: {
+      tag: kind.tag,
+      summary: 'Get an endpoint',
+      path: EndpointPath,
+      responses: { 200: { description: 'The endpoint.', schema: EndpointResource } },
+    },
+    [`PATCH ${kind.base}/{id}`]: {
+      tag: kind.tag,
+      summary: 'Update an endpoint',
+      path: EndpointPath,
+      body: UpdateEndpointBody,
+      responses: { 200: { description: 'The endpoint as updated.', schema: EndpointResource } },
+    },
+    [`DELETE ${kind.base}/{id}`]: {
+      tag: kind.tag,
+      summary: 'Delete an endpoint',
+      path: EndpointPath,
+      responses: { 204: { description: 'Deleted; its deliveries in flight stop at their next attempt.' } },
+    },
+    [`POST ${kind.base}/{id}/secret/rotate`]: {
+      tag: kind.tag,
+      summary: 'Rotate the signing secret',
+      description: 'The previous secrets keep signing (one signature each) until their grace period ends.',
+      path: EndpointPath,
+      body: RotateSecretBody,
+      bodyOptional: true,
+      responses: { 200: { description: 'The endpoint and its new secret.', schema: EndpointWithSecret } },
+    },
+  };
+}
 
 /** Refuses URLs whose host is, or resolves to, a non-public address (the SSRF guard, at save time). */
 async function assertAllowedTarget(url: string, allowPrivateTargets: boolean): Promise<void> {
@@ -101,11 +131,21 @@ async function presentWithHealth(endpoints: EndpointDoc[]) {
   return endpoints.map((e) => presentEndpoint(e, byId.get(e._id)));
 }
 
-export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: boolean): Router {
+export function endpointRoutes(
+  temporal: TemporalTarget,
+  allowPrivateTargets: boolean,
+  kind: EndpointKind = ENDPOINTS,
+): Router {
   const router = new Router();
+  const EndpointPath = pathOf(kind);
+  // Operational endpoints are for the project's key: a consumer's portal session gets 403.
+  const access = kind.operational ? [projectKeyOnly] : [];
 
-  router.post('/v1/endpoints', async (ctx) => {
-    const body = parseBody(ctx, CreateEndpointBody);
+  router.post(kind.base, ...access, async (ctx) => {
+    const body: z.infer<typeof CreateEndpointBody> = parseBody(
+      ctx,
+      kind.operational ? CreateOperationalEndpointBody : CreateEndpointBody,
+    );
     await assertAllowedTarget(body.url, allowPrivateTargets);
     const { projectId } = auth(ctx);
     // A portal session's endpoints are its consumer's, named or not.
@@ -114,9 +154,10 @@ export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: bo
       : auth(ctx).consumerId;
     const secret = body.secret ?? generateSecret();
     const endpoint = await Endpoint.create({
-      _id: newId('ep'),
+      _id: newId(kind.prefix),
       project_id: projectId,
       consumer_id: consumerId,
+      operational: kind.operational,
       url: body.url,
       description: body.description ?? '',
       event_types: body.event_types ?? [],
@@ -135,11 +176,12 @@ export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: bo
     ctx.body = { ...presentEndpoint(endpoint.toObject()), secret };
   });
 
-  router.get('/v1/endpoints', async (ctx) => {
-    const q = parseQuery(ctx, ListQuery);
+  router.get(kind.base, ...access, async (ctx) => {
+    const q: z.infer<typeof ListQuery> = parseQuery(ctx, kind.operational ? OperationalListQuery : ListQuery);
     const { projectId } = auth(ctx);
     const filter = {
       project_id: projectId,
+      operational: kind.operational ? true : { $ne: true },
       ...consumerScope(ctx),
       ...(q.status ? { status: q.status } : {}),
       ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
@@ -148,14 +190,14 @@ export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: bo
     ctx.body = { ...page, data: await presentWithHealth(page.data) };
   });
 
-  router.get('/v1/endpoints/:id', async (ctx) => {
+  router.get(`${kind.base}/:id`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
     ctx.body = presentEndpoint(endpoint, await readHealth(id));
   });
 
-  router.patch('/v1/endpoints/:id', async (ctx) => {
+  router.patch(`${kind.base}/:id`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, UpdateEndpointBody);
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
@@ -181,7 +223,7 @@ export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: bo
   });
 
   // A new current secret; the previous ones keep signing (one signature each) until their grace period ends.
-  router.post('/v1/endpoints/:id/secret/rotate', async (ctx) => {
+  router.post(`${kind.base}/:id/secret/rotate`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RotateSecretBody.default({}));
     const { projectId } = auth(ctx);
@@ -208,7 +250,7 @@ export function endpointRoutes(temporal: TemporalTarget, allowPrivateTargets: bo
     ctx.body = { ...presentEndpoint(updated, await readHealth(id)), secret };
   });
 
-  router.delete('/v1/endpoints/:id', async (ctx) => {
+  router.delete(`${kind.base}/:id`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const deleted = await Endpoint.findOneAndDelete({
       _id: id,

@@ -15,6 +15,8 @@ export interface EventDoc {
   headers: Record<string, string>;
   /** Explicit endpoint list given at publish time, or null for every subscribed endpoint. */
   endpoint_ids: string[] | null;
+  /** One of hookflow's own events, for the project's operational endpoints only. */
+  operational?: boolean;
   /** Set once every delivery workflow of the event has been started. */
   dispatched_at: Date | null;
   /** The initial deliveries, recorded at dispatch. */
@@ -34,6 +36,7 @@ const schema = new Schema<EventDoc>(
     dedupe_key: { type: String, required: true },
     headers: { type: Schema.Types.Mixed, default: {} },
     endpoint_ids: { type: [String], default: null },
+    operational: { type: Boolean, default: false },
     dispatched_at: { type: Date, default: null },
     delivery_ids: { type: [String], default: [] },
   },

@@ -24,6 +24,7 @@ export async function publishEvent(
   projectId: string,
   body: PublishEventBody,
   consumerId: string | null,
+  { operational = false } = {},
 ): Promise<PublishResult> {
   if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids, consumerId);
   const eventId = newId('evt');
@@ -33,6 +34,7 @@ export async function publishEvent(
     consumer_id: consumerId,
     event_type: body.event_type,
     endpoint_ids: body.endpoint_ids ?? null,
+    operational,
   });
   recipients.catch(() => {});
   const event = newEvent(
@@ -46,6 +48,7 @@ export async function publishEvent(
       dedupe_key: body.idempotency_key ?? eventId,
       headers: body.headers ?? {},
       endpoint_ids: body.endpoint_ids ?? null,
+      ...(operational ? { operational } : {}),
     },
     new Date(),
   );
@@ -92,16 +95,18 @@ async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
 }
 
 /**
- * Who gets an event: the active endpoints of its project (of its consumer, for an event published to one)
+ * Who gets an event: the active endpoints (operational ones for hookflow's own events) of its project (of its consumer, for an event published to one)
  * subscribed to its type, or, for an event published with `endpoint_ids`, those of them that are active.
  * Used by publish and by event replay.
  */
 export async function subscribedEndpoints(
-  event: Pick<EventDoc, 'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids'>,
+  event: Pick<EventDoc, 'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids' | 'operational'>,
 ): Promise<EndpointDoc[]> {
   const candidates = (await Endpoint.collection
     .find({
       project_id: event.project_id,
+      // hookflow's own events go to operational endpoints, and only they.
+      operational: event.operational ? true : { $ne: true },
       ...(event.consumer_id ? { consumer_id: event.consumer_id } : {}),
       status: 'active',
       ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),

@@ -7,7 +7,7 @@ import { ApiKeyVerifier } from '../api-keys/model';
 import { apiKeyDocs, apiKeyRoutes } from '../api-keys/routes';
 import { consumerDocs, consumerRoutes } from '../consumers/routes';
 import { deliveryDocs, deliveryRoutes } from '../deliveries/routes';
-import { endpointDocs, endpointRoutes } from '../endpoints/routes';
+import { ENDPOINTS, endpointDocs, endpointRoutes, OPERATIONAL_ENDPOINTS } from '../endpoints/routes';
 import { eventDocs, eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
 import { operationDocs, operationRoutes } from '../operations/routes';
@@ -25,7 +25,8 @@ export const API_DOCS = [
   projectDocs,
   apiKeyDocs,
   consumerDocs,
-  endpointDocs,
+  endpointDocs(ENDPOINTS),
+  endpointDocs(OPERATIONAL_ENDPOINTS),
   eventDocs,
   deliveryDocs,
   operationDocs,
@@ -63,6 +64,7 @@ export function createApp(deps: AppDeps): Koa {
     apiKeyRoutes(apiKeys),
     consumerRoutes(),
     endpointRoutes(temporal, deps.allowPrivateTargets),
+    endpointRoutes(temporal, deps.allowPrivateTargets, OPERATIONAL_ENDPOINTS),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
   ]) {

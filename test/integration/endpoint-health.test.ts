@@ -167,6 +167,8 @@ describe('endpoint health', () => {
   it('disables an endpoint whose breaker stays open for disable_after_s; set active, its deliveries go on', async () => {
     const path = '/gone-quiet';
     await timing.answer(path, 503);
+    const ops = await h.api('POST', '/v1/operational-endpoints', { url: h.receiver.url('/ops') });
+    assert.equal(ops.status, 201);
     const endpoint = await h.createEndpoint(path, {
       url: timing.url(path),
       retry: { max_attempts: 3, initial_interval_ms: 500, backoff_coefficient: 1 },
@@ -192,6 +194,22 @@ describe('endpoint health', () => {
     for (const id of ids) await h.waitForStatus(id, 'succeeded', 60_000);
     const circuit = (await h.api('GET', `/v1/endpoints/${endpoint.id}`)).body.circuit;
     assert.equal(circuit.state, 'closed');
+
+    // The operational endpoint was told each step, signed.
+    const told = await eventually(
+      async () => h.receiver.on('/ops').map((r) => JSON.parse(r.body)),
+      (events) => events.some((e) => e.type === 'endpoint.circuit_closed'),
+    );
+    const about = told.filter((e) => e.data.endpoint_id === endpoint.id);
+    assert.deepEqual(
+      about.map((e) => e.type),
+      ['endpoint.circuit_opened', 'endpoint.disabled', 'endpoint.circuit_closed'],
+    );
+    assert.equal(about[1].data.trigger, 'circuit_breaker');
+    assert.equal(about[2].data.closed_by, 'resume');
+    assert.equal(about[0].data.opened_at, about[2].data.opened_at);
+    for (const request of h.receiver.on('/ops')) h.verifySignature(ops.body.secret, request);
+    await h.api('DELETE', `/v1/operational-endpoints/${ops.body.id}`);
   });
 
   it('holds the deliveries of a paused endpoint and lets them go when it is resumed', async () => {

@@ -29,9 +29,12 @@ describe('SSRF guard', () => {
       'http://224.0.0.1/',
     ];
     for (const url of refused) {
-      const res = await api('POST', '/v1/endpoints', { url });
-      assert.equal(res.status, 422, url);
-      assert.deepEqual(res.body.detail[0].loc, ['body', 'url'], url);
+      // Operational endpoints obey the same policy.
+      for (const base of ['/v1/endpoints', '/v1/operational-endpoints']) {
+        const res = await api('POST', base, { url });
+        assert.equal(res.status, 422, `${base} ${url}`);
+        assert.deepEqual(res.body.detail[0].loc, ['body', 'url'], url);
+      }
     }
     // A public address is accepted (nothing is ever published to it here).
     const ok = await api('POST', '/v1/endpoints', { url: 'https://93.184.216.34/hook', status: 'paused' });
