@@ -5,20 +5,22 @@ import type { FinalStatus } from '../src/deliveries/status';
 import { finalStatusOf, markFinal } from '../src/deliveries/view';
 import { EndpointGate } from '../src/endpoint-health/gate';
 import { deliveryTransitions } from '../src/metrics';
+import { StatsRecorder } from '../src/stats/recorder';
 import { createBulkReplayActivities } from './bulk-replay';
 import { createEndpointHealthActivities } from './endpoint-health';
 import { createOperationalActivities } from './operational';
 import { createSendWebhook, type SendWebhookDeps } from './send-webhook';
 
-export interface ActivityDeps extends Omit<SendWebhookDeps, 'gate'> {
+export interface ActivityDeps extends Omit<SendWebhookDeps, 'gate' | 'stats'> {
   /** Bulk replays start delivery workflows of their own. */
   temporal: TemporalTarget;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const gate = new EndpointGate(deps.temporal);
+  const stats = new StatsRecorder();
   return {
-    sendWebhook: createSendWebhook({ ...deps, gate }),
+    sendWebhook: createSendWebhook({ ...deps, gate, stats }),
     /**
      * Cancelled, or failed without the send activity having recorded why (e.g. every attempt timed out).
      * Returns the view's final status: the one asked for, or the one an attempt of this run recorded first.
@@ -32,12 +34,22 @@ export function createActivities(deps: ActivityDeps) {
       const changed = await markFinal(input.deliveryId, input.runId, input.status, input.error);
       if (!changed) return finalStatusOf(input.deliveryId, input.status);
       deliveryTransitions.inc({ status: input.status, trigger: changed.trigger });
+      await stats.recordFinal(
+        { projectId: changed.project_id, endpointId: changed.endpoint_id },
+        input.status,
+      );
       return input.status;
     },
     /** One pass of the view reconciler; heartbeats as it goes through the closed runs. */
     async reconcileViews() {
       const { client, taskQueue } = deps.temporal;
-      return reconcileClosedDeliveries(client, taskQueue, deps.logger, () => Context.current().heartbeat());
+      return reconcileClosedDeliveries(
+        client,
+        taskQueue,
+        deps.logger,
+        () => Context.current().heartbeat(),
+        stats,
+      );
     },
     ...createBulkReplayActivities(deps.temporal),
     ...createEndpointHealthActivities(deps.temporal, deps.logger),

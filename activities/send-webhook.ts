@@ -25,6 +25,7 @@ import { createEventReader } from '../src/events/reader';
 import type { Logger } from '../src/logger';
 import { attemptDuration, attempts, deliveryTransitions, viewConflicts } from '../src/metrics';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
+import type { StatsRecorder } from '../src/stats/recorder';
 import { outcomeClass, type RequestOutcome, verdictOf } from './classify';
 import { type RequestDeps, sendWebhookRequest } from './webhook-request';
 
@@ -48,6 +49,7 @@ async function reportProbe(temporal: TemporalTarget, endpointId: string, deliver
 export interface SendWebhookDeps extends RequestDeps {
   logger: Logger;
   gate: EndpointGate;
+  stats: StatsRecorder;
   temporal: TemporalTarget;
 }
 
@@ -189,6 +191,12 @@ export function createSendWebhook(deps: SendWebhookDeps) {
         started_at: startedAt,
       },
     });
+    // Counted before the activity completes: figures the API shows are never lost with a worker.
+    const where = { projectId: delivery.project_id, endpointId: delivery.endpoint_id };
+    await Promise.all([
+      deps.stats.recordAttempt(where, status === 'succeeded', outcome.durationMs),
+      status === 'succeeded' || status === 'failed' ? deps.stats.recordFinal(where, status) : null,
+    ]);
     attempts.inc({ outcome: outcomeLabel });
     attemptDuration.observe({ outcome: outcomeLabel }, outcome.durationMs / 1000);
     deliveryTransitions.inc({ status, trigger: delivery.trigger });

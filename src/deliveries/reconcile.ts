@@ -13,6 +13,7 @@ import { model, Schema } from 'mongoose';
 import { TEMPORAL_CANCEL_ERROR } from '../delivery-contract';
 import type { Logger } from '../logger';
 import { deliveryTransitions, viewsReconciled } from '../metrics';
+import type { StatsRecorder } from '../stats/recorder';
 import { Delivery } from './model';
 import { isFinal } from './status';
 import { markFinal } from './view';
@@ -109,6 +110,7 @@ export async function reconcileClosedDeliveries(
   taskQueue: string,
   logger: Logger,
   onProgress: () => void = () => {},
+  stats?: StatsRecorder,
 ): Promise<ReconcileResult> {
   const passStartedAt = new Date();
   const cursor = await ReconcileCursor.findById(taskQueue).lean();
@@ -124,7 +126,7 @@ export async function reconcileClosedDeliveries(
   const result: ReconcileResult = { checked: 0, recorded: 0 };
   for await (const run of client.workflow.list({ query: conditions.join(' AND ') })) {
     result.checked++;
-    if (await reconcileRun(client, run, logger)) result.recorded++;
+    if (await reconcileRun(client, run, logger, stats)) result.recorded++;
     onProgress();
   }
   await ReconcileCursor.updateOne(
@@ -136,7 +138,12 @@ export async function reconcileClosedDeliveries(
 }
 
 /** Records how `run` ended on its view, unless the view is final or a later run of the delivery owns it. */
-async function reconcileRun(client: Client, run: WorkflowExecutionInfo, logger: Logger): Promise<boolean> {
+async function reconcileRun(
+  client: Client,
+  run: WorkflowExecutionInfo,
+  logger: Logger,
+  stats?: StatsRecorder,
+): Promise<boolean> {
   const deliveryId = run.workflowId.replace(/^delivery-/, '');
   const view = await Delivery.collection.findOne({ _id: deliveryId as never }, { projection: { status: 1 } });
   if (!view || isFinal(view.status)) return false;
@@ -155,6 +162,7 @@ async function reconcileRun(client: Client, run: WorkflowExecutionInfo, logger: 
   if (!before) return false;
   viewsReconciled.inc({ status: outcome.status });
   deliveryTransitions.inc({ status: outcome.status, trigger: before.trigger });
+  await stats?.recordFinal({ projectId: before.project_id, endpointId: before.endpoint_id }, outcome.status);
   logger.warn(
     {
       delivery_id: deliveryId,

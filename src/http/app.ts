@@ -13,6 +13,7 @@ import type { Logger } from '../logger';
 import { operationDocs, operationRoutes } from '../operations/routes';
 import { portalDocs, portalRoutes } from '../portal/routes';
 import { projectDocs, projectRoutes } from '../projects/routes';
+import { statsDocs, statsRoutes } from '../stats/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
 import { errorMiddleware } from './errors';
@@ -27,6 +28,7 @@ export const API_DOCS = [
   consumerDocs,
   endpointDocs(ENDPOINTS),
   endpointDocs(OPERATIONAL_ENDPOINTS),
+  statsDocs,
   eventDocs,
   deliveryDocs,
   operationDocs,
@@ -65,6 +67,7 @@ export function createApp(deps: AppDeps): Koa {
     consumerRoutes(),
     endpointRoutes(temporal, deps.allowPrivateTargets),
     endpointRoutes(temporal, deps.allowPrivateTargets, OPERATIONAL_ENDPOINTS),
+    statsRoutes(),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
   ]) {

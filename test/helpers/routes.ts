@@ -20,6 +20,8 @@ export const ROUTES: [method: string, template: string][] = [
   ['POST', '/v1/endpoints/{ep}/recover'],
   ['POST', '/v1/endpoints/{ep}/test'],
   ['POST', '/v1/endpoints/{ep}/events/{evt}/resend'],
+  ['GET', '/v1/endpoints/{ep}/stats'],
+  ['GET', '/v1/stats'],
   ['POST', '/v1/operational-endpoints'],
   ['GET', '/v1/operational-endpoints'],
   ['GET', '/v1/operational-endpoints/{oep}'],

@@ -27,6 +27,7 @@ const PROJECT_ONLY = new Set([
   'PATCH /v1/operational-endpoints/{oep}',
   'DELETE /v1/operational-endpoints/{oep}',
   'POST /v1/operational-endpoints/{oep}/secret/rotate',
+  'GET /v1/stats',
   'POST /v1/events',
   'POST /v1/deliveries/replay',
   'POST /v1/endpoints/{ep}/recover',
