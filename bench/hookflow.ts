@@ -73,6 +73,8 @@ export async function measureHookflow(
   servers: Servers,
   receiverUrl: string,
   receipts: Receipt[],
+  /** Settings of the bench's endpoints beyond URL, event type and retry (e.g. limits). */
+  endpointSettings: object = {},
 ) {
   const { events: N, endpoints: M, roles } = options;
   const hookflow = await startHookflow(options, servers, options.concurrency);
@@ -83,6 +85,7 @@ export async function measureHookflow(
       url: `${receiverUrl}/hookflow/${e}`,
       event_types: ['bench.event'],
       retry,
+      ...endpointSettings,
     });
   }
   const usageOfRoles = () => roles.map((role) => [role, processUsage(hookflow.pids[role])] as const);

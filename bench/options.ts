@@ -32,6 +32,11 @@ export interface BenchOptions {
   roles: readonly Role[];
   /** With --profile, where the API and worker write their .cpuprofile files. */
   profileDir: string | null;
+  /**
+   * Each round measures hookflow a second time with its endpoints rate limited and limited in flight far
+   * above the load (no contention): what the limiter costs a delivery.
+   */
+  limiter: boolean;
 }
 
 export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
@@ -48,6 +53,7 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
       profile: { type: 'boolean', default: false },
       rounds: { type: 'string', default: '1' },
       'single-process': { type: 'boolean', default: false },
+      limiter: { type: 'boolean', default: false },
     },
   });
   const singleProcess = values['single-process'];
@@ -63,5 +69,6 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
     singleProcess,
     roles: singleProcess ? ['all'] : ['api', 'worker'],
     profileDir: values.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null,
+    limiter: values.limiter,
   };
 }

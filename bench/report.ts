@@ -10,11 +10,17 @@ const row = (name: string, perSecond: number, p: Percentiles) =>
   `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
 
 export function printRound({ rounds }: BenchOptions, result: RoundResult): void {
-  const { round, hookflow, temporalFloor, temporalLocalFloor, ratios } = result;
+  const { round, hookflow, limited, temporalFloor, temporalLocalFloor, ratios } = result;
   process.stdout.write(
     [
       rounds > 1 ? `\nround ${round} of ${rounds}` : '',
       row('hookflow', hookflow.deliveriesPerSecond, hookflow.publishToReceiptMs),
+      ...(limited
+        ? [
+            row('  limited', limited.deliveriesPerSecond, limited.publishToReceiptMs),
+            `limiter: ${limited.cpuMsPerDelivery.toFixed(1)} against ${hookflow.cpuMsPerDelivery.toFixed(1)} ms of CPU per delivery (×${ratios.limitedToPlainCpuPerDelivery?.toFixed(2)}), p50 latency ×${ratios.limitedToPlainP50Latency?.toFixed(2)}`,
+          ]
+        : []),
       row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
       row('  local activity', temporalLocalFloor.workflowsPerSecond, temporalLocalFloor.startToActivityMs),
       `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}`,
@@ -44,6 +50,9 @@ export function summarize(
     hookflowToTemporalLocalFloor: median((r) => r.ratios.hookflowToTemporalLocalFloor),
     hookflowToNetworkFloor: median((r) => r.hookflow.deliveriesPerSecond) / networkFloor.requestsPerSecond,
     p50LatencyToTemporalFloor: median((r) => r.ratios.p50LatencyToTemporalFloor),
+    limitedToPlainCpuPerDelivery: options.limiter
+      ? median((r) => r.ratios.limitedToPlainCpuPerDelivery ?? Number.NaN)
+      : null,
   };
   const net = networkFloor.latencyMs;
   process.stdout.write(
@@ -54,9 +63,9 @@ export function summarize(
       '',
     ].join('\n'),
   );
-  const [{ hookflow, temporalFloor, temporalLocalFloor }] = rounds;
+  const [{ hookflow, limited, temporalFloor, temporalLocalFloor }] = rounds;
   return {
-    ...(options.rounds === 1 ? { hookflow, temporalFloor, temporalLocalFloor } : { rounds }),
+    ...(options.rounds === 1 ? { hookflow, limited, temporalFloor, temporalLocalFloor } : { rounds }),
     networkFloor,
     ratios,
   };

@@ -22,23 +22,34 @@ export async function measureRound(
   round: number,
 ) {
   const { profileDir, roles } = options;
-  receipts.length = 0;
-  await settle(serverCpu);
-  const hookflowCpuBefore = serverCpu();
-  const hookflowRun = await measureHookflow(options, servers, receiver.url(''), receipts);
-  const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - hookflowCpuBefore[i]);
-  const hookflow = {
-    ...hookflowRun,
-    temporalServerCpuSeconds: temporalCpu,
-    ferretdbCpuSeconds: ferretCpu,
-    profiles: profileDir
-      ? Object.fromEntries(roles.map((role) => [role, summarizeProfile(join(profileDir, role))]))
-      : null,
+  const measure = async (endpointSettings: object = {}) => {
+    receipts.length = 0;
+    await settle(serverCpu);
+    const cpuBefore = serverCpu();
+    const run = await measureHookflow(options, servers, receiver.url(''), receipts, endpointSettings);
+    const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - cpuBefore[i]);
+    const result = {
+      ...run,
+      temporalServerCpuSeconds: temporalCpu,
+      ferretdbCpuSeconds: ferretCpu,
+      /** Every process's CPU (hookflow's and the servers') per delivery. */
+      cpuMsPerDelivery:
+        ((Object.values(run.processes).reduce((n, p) => n + p.cpuSeconds, 0) + temporalCpu + ferretCpu) *
+          1000) /
+        run.deliveries,
+      profiles: profileDir
+        ? Object.fromEntries(roles.map((role) => [role, summarizeProfile(join(profileDir, role))]))
+        : null,
+    };
+    if (result.profiles) process.stdout.write(`${JSON.stringify(result.profiles, null, 2)}\n`);
+    // Each run's profiles are its own: the next run's processes write theirs afresh.
+    for (const role of profileDir ? roles : [])
+      rmSync(join(profileDir as string, role), { recursive: true, force: true });
+    return result;
   };
-  if (hookflow.profiles) process.stdout.write(`${JSON.stringify(hookflow.profiles, null, 2)}\n`);
-  // Each round's profiles are its own: the next round's processes write theirs afresh.
-  for (const role of profileDir ? roles : [])
-    rmSync(join(profileDir as string, role), { recursive: true, force: true });
+  const hookflow = await measure();
+  // Limits far above the load: every delivery claims a rate slot and a place in flight, none waits.
+  const limited = options.limiter ? await measure({ rate_limit_per_s: 10_000, max_in_flight: 100 }) : null;
   const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[2]) => {
     await settle(serverCpu);
     const floorCpuBefore = serverCpu();
@@ -52,8 +63,12 @@ export async function measureRound(
     hookflowToTemporalLocalFloor: hookflow.deliveriesPerSecond / temporalLocalFloor.workflowsPerSecond,
     p50LatencyToTemporalFloor:
       (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
+    limitedToPlainCpuPerDelivery: limited ? limited.cpuMsPerDelivery / hookflow.cpuMsPerDelivery : null,
+    limitedToPlainP50Latency: limited
+      ? (limited.publishToReceiptMs.p50 ?? 0) / Math.max(1, hookflow.publishToReceiptMs.p50 ?? 1)
+      : null,
   };
-  return { round, hookflow, temporalFloor, temporalLocalFloor, ratios };
+  return { round, hookflow, limited, temporalFloor, temporalLocalFloor, ratios };
 }
 
 export type RoundResult = Awaited<ReturnType<typeof measureRound>>;

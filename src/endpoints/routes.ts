@@ -258,6 +258,8 @@ export function endpointRoutes(
       ...consumerScope(ctx),
     }).lean();
     if (!deleted) throw notFound('endpoint');
+    // Its waiting deliveries go on now, and end at once: their endpoint is gone.
+    await resumeEndpoint(temporal.client, temporal.taskQueue, id, deleted.project_id);
     ctx.status = 204;
   });
 

@@ -172,7 +172,12 @@ describe('api', () => {
     const consumerId = (
       await h.stack.request('POST', '/v1/consumers', { key: alice.key, body: { name: 'alice-customer' } })
     ).body.id;
+    const operational = await h.stack.request('POST', '/v1/operational-endpoints', {
+      key: alice.key,
+      body: { url: 'http://127.0.0.1:9/alice-ops' },
+    });
     const aliceIds: Record<string, string> = {
+      oep: operational.body.id,
       con: consumerId,
       ep: ep.id,
       evt: event.body.id,
@@ -182,6 +187,7 @@ describe('api', () => {
     };
     const bodies: Record<string, unknown> = {
       '/v1/endpoints/{ep}': { description: 'hijack' },
+      '/v1/operational-endpoints/{oep}': { description: 'hijack' },
       '/v1/consumers/{con}': { name: 'hijack' },
       '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
     };

@@ -132,6 +132,27 @@ describe('service', () => {
     await call('PATCH', '/v1/endpoints/{id}', { id: ep }, { key, body: { description: 'spec' } });
     await call('POST', '/v1/endpoints/{id}/secret/rotate', { id: ep }, { key, body: {} });
     await call('POST', '/v1/endpoints/{id}/test', { id: ep }, { key, body: {} });
+    await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key });
+    await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key: `${key}x` }); // 401
+    await call('GET', '/v1/stats', {}, { key });
+    await call('GET', '/v1/stats', {}, { key: 'nope' }); // 401
+    const ops = await call(
+      'POST',
+      '/v1/operational-endpoints',
+      {},
+      { key, body: { url, event_types: ['delivery.exhausted'] } },
+    );
+    const oep = ops.body.id as string;
+    await call('GET', '/v1/operational-endpoints', {}, { key });
+    await call('GET', '/v1/operational-endpoints/{id}', { id: oep }, { key });
+    await call(
+      'PATCH',
+      '/v1/operational-endpoints/{id}',
+      { id: oep },
+      { key, body: { description: 'spec' } },
+    );
+    await call('POST', '/v1/operational-endpoints/{id}/secret/rotate', { id: oep }, { key, body: {} });
+    await call('DELETE', '/v1/operational-endpoints/{id}', { id: oep }, { key });
 
     const body = { event_type: 'spec.created', payload: { n: 1 }, idempotency_key: 'spec-1' };
     const event = await call('POST', '/v1/events', {}, { key, body });
