@@ -9,9 +9,24 @@ import { rateBurst } from './settings';
 /** Slots older than this are deleted: nobody claims in the past beyond the burst. */
 const SLOT_KEEP_MS = 60_000;
 
+/** Runs the tasks given for one key one after the other, in the order given. */
+class KeyedQueue {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, task: () => Promise<T>): Promise<T> {
+    const result = (this.tails.get(key) ?? Promise.resolve()).then(task, task);
+    const settled = result.catch(() => {});
+    this.tails.set(key, settled);
+    void settled.then(() => {
+      if (this.tails.get(key) === settled) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
 export class RateLimiter {
   private readonly cursors = new Map<string, number>();
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
   private lastSweep = Date.now();
 
   /**
@@ -41,13 +56,7 @@ export class RateLimiter {
       this.sweep(now);
       return slot * slotMs;
     };
-    const claimed = (this.queues.get(key) ?? Promise.resolve()).then(run, run);
-    const settled = claimed.catch(() => {});
-    this.queues.set(key, settled);
-    void settled.then(() => {
-      if (this.queues.get(key) === settled) this.queues.delete(key);
-    });
-    return claimed;
+    return this.queue.run(key, run);
   }
 
   private sweep(now: number): void {
@@ -61,7 +70,7 @@ export class RateLimiter {
 const LEASE_POLL_MS = 25;
 
 export class InFlightLimiter {
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly queue = new KeyedQueue();
 
   /**
    * One of the endpoint's `max` places, held by `holder` until released or `ttlMs` has passed (a holder that
@@ -82,13 +91,7 @@ export class InFlightLimiter {
         await new Promise((r) => setTimeout(r, LEASE_POLL_MS));
       }
     };
-    const acquired = (this.queues.get(endpointId) ?? Promise.resolve()).then(run, run);
-    const settled = acquired.catch(() => {});
-    this.queues.set(endpointId, settled);
-    void settled.then(() => {
-      if (this.queues.get(endpointId) === settled) this.queues.delete(endpointId);
-    });
-    return acquired;
+    return this.queue.run(endpointId, run);
   }
 
   async release(lease: string, holder: string): Promise<void> {

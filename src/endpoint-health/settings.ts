@@ -1,5 +1,5 @@
-// An endpoint's health settings and the numbers derived from them: pure, so the health workflow imports it.
-import { z } from 'zod';
+// An endpoint's health settings and the numbers derived from them: pure and free of imports, since the
+// health workflow imports it (anything imported is bundled into every workflow's sandbox).
 
 /** The circuit breaker of an endpoint; every field has a default, and an endpoint may override any of them. */
 export interface BreakerSettings {
@@ -18,19 +18,6 @@ export const DEFAULT_BREAKER: BreakerSettings = {
   window_s: 60,
   disable_after_s: 5 * 24 * 3600,
 };
-
-export const BreakerSettingsSchema = z.strictObject({
-  failure_rate_pct: z.int().min(1).max(100),
-  min_attempts: z.int().min(1).max(10_000),
-  window_s: z
-    .int()
-    .min(10)
-    .max(24 * 3600),
-  disable_after_s: z
-    .int()
-    .min(30)
-    .max(30 * 24 * 3600),
-});
 
 /** Extra requests an idle endpoint may take at once beyond its steady rate (a token bucket's depth). */
 export function rateBurst(ratePerS: number): number {

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
-import { BreakerSettingsSchema } from '../endpoint-health/settings';
 import { headerMap, metadataMap } from '../http/validate';
 import { isValidSecret } from '../signing';
 
@@ -28,6 +27,20 @@ export const RetrySettingsSchema = z.strictObject({
     .int()
     .min(1)
     .max(7 * 24 * 3_600_000),
+});
+
+/** The circuit breaker's settings (src/endpoint-health/settings.ts has the defaults). */
+const BreakerSettingsSchema = z.strictObject({
+  failure_rate_pct: z.int().min(1).max(100),
+  min_attempts: z.int().min(1).max(10_000),
+  window_s: z
+    .int()
+    .min(10)
+    .max(24 * 3600),
+  disable_after_s: z
+    .int()
+    .min(30)
+    .max(30 * 24 * 3600),
 });
 
 const url = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048);
