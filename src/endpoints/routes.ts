@@ -15,7 +15,13 @@ import { DEFAULT_RETRY } from '../retry-schedule';
 import { generateSecret } from '../signing';
 import { blockedAddress, urlHost } from '../target-policy';
 import { DEFAULT_TIMEOUT_MS, Endpoint, type EndpointDoc, EndpointResource, presentEndpoint } from './model';
-import { CreateEndpointBody, RotateSecretBody, UpdateEndpointBody } from './schemas';
+import {
+  CreateEndpointBody,
+  CreateOperationalEndpointBody,
+  RotateSecretBody,
+  UpdateEndpointBody,
+  UpdateOperationalEndpointBody,
+} from './schemas';
 
 /** Endpoints receive a project's events; operational endpoints receive hookflow's own (src/operational). */
 export interface EndpointKind {
@@ -46,8 +52,6 @@ const OperationalListQuery = z.object({
   status: z.enum(['active', 'paused', 'disabled']).optional(),
 });
 const ListQuery = OperationalListQuery.extend({ consumer_id: consumerRef.optional() });
-/** Operational endpoints are the project's own: no consumer. */
-const CreateOperationalEndpointBody = CreateEndpointBody.omit({ consumer_id: true });
 
 const pathOf = (kind: EndpointKind) => z.object({ id: resourceId(kind.prefix) });
 
@@ -88,7 +92,7 @@ export function endpointDocs(kind: EndpointKind): RouteDocs {
       tag: kind.tag,
       summary: 'Update an endpoint',
       path: EndpointPath,
-      body: UpdateEndpointBody,
+      body: operational ? UpdateOperationalEndpointBody : UpdateEndpointBody,
       responses: { 200: { description: 'The endpoint as updated.', schema: EndpointResource } },
     },
     [`DELETE ${kind.base}/{id}`]: {
@@ -199,7 +203,10 @@ export function endpointRoutes(
 
   router.patch(`${kind.base}/:id`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
-    const body = parseBody(ctx, UpdateEndpointBody);
+    const body: z.infer<typeof UpdateEndpointBody> = parseBody(
+      ctx,
+      kind.operational ? UpdateOperationalEndpointBody : UpdateEndpointBody,
+    );
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
     const current = await findInScope(ctx, Endpoint, id);
     if (!current) throw notFound('endpoint');

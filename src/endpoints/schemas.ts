@@ -87,7 +87,20 @@ export const CreateEndpointBody = z.strictObject({
 });
 
 /** PATCH: every field optional; `status` may also re-enable a disabled endpoint. */
+const updateFields = { ...endpointFields, status: z.enum(['active', 'paused', 'disabled']) };
+const somethingToUpdate = [(b: object) => Object.keys(b).length > 0, 'nothing to update'] as const;
 export const UpdateEndpointBody = z
-  .strictObject({ ...endpointFields, status: z.enum(['active', 'paused', 'disabled']) })
+  .strictObject(updateFields)
   .partial()
-  .refine((b) => Object.keys(b).length > 0, 'nothing to update');
+  .refine(...somethingToUpdate);
+
+// Operational endpoints have no consumer and no circuit breaker (their failures raise nothing).
+const { circuit_breaker: _noBreaker, ...operationalUpdateFields } = updateFields;
+export const CreateOperationalEndpointBody = CreateEndpointBody.omit({
+  consumer_id: true,
+  circuit_breaker: true,
+});
+export const UpdateOperationalEndpointBody = z
+  .strictObject(operationalUpdateFields)
+  .partial()
+  .refine(...somethingToUpdate);

@@ -3,6 +3,7 @@
 // figures are safe. Writes to one document never overlap; counts that arrive meanwhile go in the next one.
 import { randomUUID } from 'node:crypto';
 import type { FinalStatus } from '../deliveries/status';
+import { isOperationalEndpoint } from '../delivery-contract';
 import { StatsBucket, type StatsBucketDoc } from './model';
 import { addTo } from './sketch';
 
@@ -42,6 +43,8 @@ export class StatsRecorder {
     at: Date,
     change: (doc: StatsBucketDoc) => void,
   ): Promise<void> {
+    // Operational endpoints' deliveries are hookflow's own, not the project's traffic: not counted.
+    if (isOperationalEndpoint(where.endpointId)) return Promise.resolve();
     const hour = new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
     return Promise.all(
       [where.endpointId, where.projectId].map((scope) => {

@@ -39,6 +39,15 @@ describe('operational webhooks', () => {
     assert.equal((await h.api('GET', `/v1/operational-endpoints/${id}`, undefined, other.key)).status, 404);
     const refused = await h.api('POST', '/v1/operational-endpoints', { url: 'ftp://x', consumer_id: 'c' });
     assert.equal(refused.status, 422);
+    // No breaker for them: a setting that would not be honoured is refused.
+    const breaker = { circuit_breaker: { min_attempts: 5 } };
+    const withBreaker = await h.api('POST', '/v1/operational-endpoints', {
+      url: h.receiver.url('/x'),
+      ...breaker,
+    });
+    assert.equal(withBreaker.status, 422);
+    assert.deepEqual(withBreaker.body.detail[0].loc, ['body']);
+    assert.equal((await h.api('PATCH', `/v1/operational-endpoints/${id}`, breaker)).status, 422);
     assert.equal((await h.api('DELETE', `/v1/operational-endpoints/${id}`)).status, 204);
   });
 
