@@ -6,6 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { EndpointHealth } from '../../src/endpoint-health/model';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 
@@ -158,7 +159,30 @@ describe('consumer portal', () => {
     await look('deliveries', true);
     await page.goto(`${h.stack.baseUrl}/portal#/endpoints`);
     await page.getByRole('link', { name: h.receiver.url('/acme-hook') }).waitFor();
+    // Its health and its last 7 days, from the statistics: the three deliveries made, all delivered.
+    const row = page.getByRole('row', { name: new RegExp(h.receiver.url('/acme-hook')) });
+    await row.getByText('100 %').waitFor();
+    await row.getByText('healthy').waitFor();
     await look('endpoints', true);
+
+    // An open circuit breaker, said in words on the endpoint's page.
+    const now = Date.now();
+    await EndpointHealth.collection.insertOne({
+      _id: endpoint.id,
+      project_id: h.projectId,
+      state: 'open',
+      since: new Date(now),
+      opened_at: new Date(now - 3_600_000),
+      last_probe_at: null,
+      last_probe_ok: null,
+      next_probe_at: new Date(now + 60_000),
+      probe_delivery_id: null,
+    } as never);
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/${endpoint.id}`);
+    await page.getByText(/Failing since .*: new deliveries wait and none is lost/).waitFor();
+    await page.getByText('3 delivered, 0 failed (100 %)', { exact: false }).waitFor();
+    await look('endpoint-failing', true);
+    await EndpointHealth.collection.deleteOne({ _id: endpoint.id } as never);
   });
 
   it('says in words when the link has expired or was revoked', async () => {

@@ -125,22 +125,35 @@ function Action({ label, run, kind = '', onDone, confirm: question }) {
 
 // --- endpoints ----------------------------------------------------------------------------------------
 
-function successRate(deliveries) {
-  const final = deliveries.filter((d) => FINAL.includes(d.status));
-  if (final.length === 0) return '—';
-  return `${Math.round((100 * final.filter((d) => d.status === 'succeeded').length) / final.length)} %`;
+/** The last 7 days of an endpoint's statistics, added up. */
+async function weekOf(endpointId) {
+  const since = new Date(Date.now() - 7 * 86_400_000).toISOString();
+  const stats = await api('GET', `/v1/endpoints/${endpointId}/stats?granularity=day&since=${since}`);
+  const sum = { succeeded: 0, failed: 0, attempts: 0, p95: null };
+  for (const day of stats.data) {
+    sum.succeeded += day.deliveries.succeeded;
+    sum.failed += day.deliveries.failed;
+    sum.attempts += day.attempts.total;
+    if (day.attempt_duration_ms) sum.p95 = Math.max(sum.p95 ?? 0, day.attempt_duration_ms.p95);
+  }
+  const ended = sum.succeeded + sum.failed;
+  return { ...sum, rate: ended === 0 ? '—' : `${Math.round((100 * sum.succeeded) / ended)}\u00a0%` };
 }
 
-/** A page of endpoints, each with the success rate of its last 100 deliveries. */
+/** A page of endpoints, each with its success rate over the last 7 days. */
 async function endpointPage(cursor) {
   const page = await api('GET', `/v1/endpoints?limit=25${cursor ? `&cursor=${cursor}` : ''}`);
-  const data = await Promise.all(
-    page.data.map(async (ep) => {
-      const recent = await api('GET', `/v1/deliveries?endpoint_id=${ep.id}&limit=100`);
-      return { ...ep, rate: successRate(recent.data) };
-    }),
-  );
+  const data = await Promise.all(page.data.map(async (ep) => ({ ...ep, rate: (await weekOf(ep.id)).rate })));
   return { data, next_cursor: page.next_cursor };
+}
+
+/** The endpoint's circuit breaker, in words. */
+function Health({ circuit }) {
+  if (circuit.state === 'closed') return html`<${Badge} value="healthy" />`;
+  const since = when(circuit.opened_at ?? circuit.since);
+  const next = circuit.next_probe_at ? ` The next try is at ${when(circuit.next_probe_at)}.` : '';
+  const label = circuit.state === 'open' ? 'failing' : 'being tried';
+  return html`<${Badge} value=${label} /> Failing since ${since}: new deliveries wait and none is lost.${next}`;
 }
 
 function EndpointsPage() {
@@ -170,7 +183,7 @@ function EndpointsPage() {
     ${
       endpoints.data?.length
         ? html`<table class="stack">
-        <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Event types</th><th scope="col">Success rate</th></tr></thead>
+        <thead><tr><th scope="col">URL</th><th scope="col">Status</th><th scope="col">Event types</th><th scope="col">Health</th><th scope="col">Success (7 days)</th></tr></thead>
         <tbody>
           ${endpoints.data.map(
             (ep) => html`<tr key=${ep.id}>
@@ -178,7 +191,8 @@ function EndpointsPage() {
                 ${ep.description ? html`<div class="hint">${ep.description}</div>` : null}</td>
               <td data-label="Status"><${Badge} value=${ep.status} /></td>
               <td data-label="Event types">${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</td>
-              <td data-label="Success rate">${ep.rate}</td>
+              <td data-label="Health"><${Badge} value=${ep.circuit.state === 'closed' ? 'healthy' : 'failing'} /></td>
+              <td data-label="Success (7 days)">${ep.rate}</td>
             </tr>`,
           )}
         </tbody>
@@ -263,6 +277,7 @@ function NewEndpointPage() {
 
 function EndpointPage({ id }) {
   const endpoint = useLoad(() => api('GET', `/v1/endpoints/${id}`), [id]);
+  const week = useLoad(() => weekOf(id), [id]);
   const [message, setMessage] = useState({ error: null, notice: null, secret: null });
   const [editing, setEditing] = useState(false);
   const done = (notice) => (result, error) => {
@@ -292,6 +307,12 @@ function EndpointPage({ id }) {
       <dt>URL</dt><dd>${ep.url}</dd>
       <dt>Status</dt><dd><${Badge} value=${ep.status} />${ep.disabled_reason ? ` — ${ep.disabled_reason}` : ''}</dd>
       <dt>Description</dt><dd>${ep.description || '—'}</dd>
+      <dt>Health</dt><dd><${Health} circuit=${ep.circuit} /></dd>
+      <dt>Last 7 days</dt><dd>${
+        week.data
+          ? `${week.data.succeeded} delivered, ${week.data.failed} failed (${week.data.rate}); ${week.data.attempts} attempts${week.data.p95 === null ? '' : `, 95 % answered within ${Math.round(week.data.p95)}\u00a0ms`}`
+          : '…'
+      }</dd>
       <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
       <dt>Created</dt><dd>${when(ep.created_at)}</dd>
     </dl></div>
