@@ -23,7 +23,10 @@ export interface EndpointDoc {
   operational?: boolean;
   url: string;
   description: string;
+  /** Exact types, `prefix.*` patterns or `*` (src/events/routing.ts); empty: every type. */
   event_types: string[];
+  /** Only events on one of these channels; empty: channels do not matter. */
+  channels: string[];
   status: EndpointStatus;
   disabled_reason: string | null;
   secrets: SigningSecret[];
@@ -52,6 +55,7 @@ const schema = new Schema<EndpointDoc>(
     url: { type: String, required: true },
     description: { type: String, default: '' },
     event_types: { type: [String], default: [] },
+    channels: { type: [String], default: [] },
     status: { type: String, enum: ENDPOINT_STATUSES, default: 'active' },
     disabled_reason: { type: String, default: null },
     secrets: {
@@ -87,10 +91,6 @@ export function signingSecrets(endpoint: Pick<EndpointDoc, 'secrets'>, now = new
   return endpoint.secrets.filter((s) => s.expires_at === null || s.expires_at > now).map((s) => s.secret);
 }
 
-export function subscribes(endpoint: Pick<EndpointDoc, 'event_types'>, eventType: string): boolean {
-  return endpoint.event_types.length === 0 || endpoint.event_types.includes(eventType);
-}
-
 /** The API's view of an endpoint: never the signing secrets. */
 /** An endpoint as the API shows it: never its signing secrets. */
 export const EndpointResource = z
@@ -100,7 +100,12 @@ export const EndpointResource = z
     consumer_id: z.string().nullable().meta({ description: 'The consumer it belongs to, if any.' }),
     url: z.string(),
     description: z.string(),
-    event_types: z.array(z.string()).meta({ description: 'Event types it receives; empty means all.' }),
+    event_types: z
+      .array(z.string())
+      .meta({ description: 'Event types it receives (exact, `prefix.*` or `*`); empty means all.' }),
+    channels: z
+      .array(z.string())
+      .meta({ description: 'Only events on one of these channels; empty: channels do not matter.' }),
     status: z.enum(ENDPOINT_STATUSES),
     disabled_reason: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
@@ -146,6 +151,7 @@ export function presentEndpoint(
     url: e.url,
     description: e.description,
     event_types: e.event_types,
+    channels: e.channels ?? [],
     status: e.status,
     disabled_reason: e.disabled_reason,
     headers: e.headers,

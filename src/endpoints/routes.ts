@@ -165,6 +165,7 @@ export function endpointRoutes(
       url: body.url,
       description: body.description ?? '',
       event_types: body.event_types ?? [],
+      channels: body.channels ?? [],
       status: body.status ?? 'active',
       headers: body.headers ?? {},
       timeout_ms: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,

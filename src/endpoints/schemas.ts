@@ -43,12 +43,29 @@ const BreakerSettingsSchema = z.strictObject({
     .max(30 * 24 * 3600),
 });
 
+/** An endpoint's subscription: an exact type, `prefix.*` (one segment or more below it) or `*`. */
+export const eventTypePattern = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(
+    /^(\*|[A-Za-z0-9_.:/-]+?(\.\*)?)$/,
+    'event types use letters, digits and _ . : / -; a pattern ends in .* (or is *)',
+  );
+
+export const channelName = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:/-]+$/, 'channels use letters, digits and _ . : / -');
+
 const url = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048);
 
 const endpointFields = {
   url,
   description: z.string().max(1000),
-  event_types: z.array(eventTypeName).max(100),
+  event_types: z.array(eventTypePattern).max(100),
+  channels: z.array(channelName).max(100),
   status: z.enum(['active', 'paused']),
   headers: endpointHeaders,
   timeout_ms: z.int().min(100).max(120_000),
@@ -74,6 +91,7 @@ export const CreateEndpointBody = z.strictObject({
   ...endpointFields,
   description: endpointFields.description.optional(),
   event_types: endpointFields.event_types.optional(),
+  channels: endpointFields.channels.optional(),
   status: endpointFields.status.optional(),
   headers: endpointFields.headers.optional(),
   timeout_ms: endpointFields.timeout_ms.optional(),

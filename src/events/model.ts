@@ -17,6 +17,8 @@ export interface EventDoc {
   endpoint_ids: string[] | null;
   /** One of hookflow's own events, for the project's operational endpoints only. */
   operational?: boolean;
+  /** The channels it was published on (endpoints with channels get it only on one of theirs). */
+  channels?: string[];
   /** Set once every delivery workflow of the event has been started. */
   dispatched_at: Date | null;
   /** The initial deliveries, recorded at dispatch. */
@@ -37,6 +39,7 @@ const schema = new Schema<EventDoc>(
     headers: { type: Schema.Types.Mixed, default: {} },
     endpoint_ids: { type: [String], default: null },
     operational: { type: Boolean, default: false },
+    channels: { type: [String], default: [] },
     dispatched_at: { type: Date, default: null },
     delivery_ids: { type: [String], default: [] },
   },
@@ -69,6 +72,7 @@ export const EventResource = z
     idempotency_key: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
     endpoint_ids: z.array(z.string()).nullable(),
+    channels: z.array(z.string()),
     created_at: z.date(),
   })
   .meta({ id: 'Event' });
@@ -83,6 +87,7 @@ export function presentEvent(e: EventDoc): z.output<typeof EventResource> {
     idempotency_key: e.idempotency_key,
     headers: e.headers,
     endpoint_ids: e.endpoint_ids,
+    channels: e.channels ?? [],
     created_at: e.created_at,
   };
 }

@@ -6,10 +6,11 @@ import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { deliveryWorkflowId } from '../delivery-contract';
-import { Endpoint, type EndpointDoc, subscribes } from '../endpoints/model';
+import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { fieldError } from '../http/errors';
 import { derivedIds, newId } from '../ids';
 import { Event, type EventDoc, newEvent } from './model';
+import { subscribes } from './routing';
 import type { PublishEventBody } from './schemas';
 
 export interface PublishResult {
@@ -35,6 +36,7 @@ export async function publishEvent(
     event_type: body.event_type,
     endpoint_ids: body.endpoint_ids ?? null,
     operational,
+    channels: body.channels ?? [],
   });
   recipients.catch(() => {});
   const event = newEvent(
@@ -49,6 +51,7 @@ export async function publishEvent(
       headers: body.headers ?? {},
       endpoint_ids: body.endpoint_ids ?? null,
       ...(operational ? { operational } : {}),
+      channels: body.channels ?? [],
     },
     new Date(),
   );
@@ -100,7 +103,10 @@ async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
  * Used by publish and by event replay.
  */
 export async function subscribedEndpoints(
-  event: Pick<EventDoc, 'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids' | 'operational'>,
+  event: Pick<
+    EventDoc,
+    'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids' | 'operational' | 'channels'
+  >,
 ): Promise<EndpointDoc[]> {
   const candidates = (await Endpoint.collection
     .find({
@@ -112,7 +118,7 @@ export async function subscribedEndpoints(
       ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
     } as never)
     .toArray()) as unknown as EndpointDoc[];
-  return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event.event_type));
+  return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event));
 }
 
 async function dispatch(

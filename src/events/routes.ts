@@ -5,7 +5,7 @@ import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../cons
 import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
 import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
 import { forEachLimited, type TemporalTarget } from '../deliveries/start';
-import { Endpoint, subscribes } from '../endpoints/model';
+import { Endpoint } from '../endpoints/model';
 import { eventTypeName } from '../endpoints/schemas';
 import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
@@ -15,6 +15,7 @@ import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http
 import { eventsPublished } from '../metrics';
 import { Event, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
+import { sampleEventType, subscribes } from './routing';
 import { idempotencyKey, PublishEventBody } from './schemas';
 
 /** Workflow starts in flight at once for one event replay. */
@@ -122,8 +123,9 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
     assertReplayable(endpoint);
-    const eventType = body.event_type ?? endpoint.event_types[0] ?? 'hookflow.test';
-    if (!subscribes(endpoint, eventType)) {
+    const eventType = body.event_type ?? sampleEventType(endpoint);
+    // Sent to this endpoint alone: its event types matter, its channels do not.
+    if (!subscribes({ event_types: endpoint.event_types }, { event_type: eventType })) {
       throw fieldError('body', ['event_type'], 'the endpoint does not subscribe to this event type');
     }
     const payload = {
