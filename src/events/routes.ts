@@ -7,6 +7,7 @@ import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from
 import { forEachLimited, type TemporalTarget } from '../deliveries/start';
 import { Endpoint } from '../endpoints/model';
 import { eventTypeName } from '../endpoints/schemas';
+import { assertPublishable } from '../event-types/routes';
 import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
@@ -103,9 +104,11 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     // Stripe-style Idempotency-Key header, for clients that prefer it to the body field.
     const header = ctx.get('idempotency-key');
     if (header && !body.idempotency_key) body.idempotency_key = parseHeaderKey(header);
-    const consumerId = body.consumer_id
-      ? await consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] })
-      : null;
+    const [consumerId] = await Promise.all([
+      body.consumer_id ? consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] }) : null,
+      // The catalogue: an archived type, a payload off its schema, or an unknown type in a strict project.
+      assertPublishable(auth(ctx).projectId, body.event_type, body.payload),
+    ]);
     const result = await publishEvent(temporal, auth(ctx).projectId, body, consumerId);
     eventsPublished.inc({ result: result.duplicate ? 'duplicate' : 'accepted' });
     ctx.state.log = { event_id: result.event._id, deliveries: result.deliveries.length };

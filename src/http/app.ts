@@ -8,11 +8,12 @@ import { apiKeyDocs, apiKeyRoutes } from '../api-keys/routes';
 import { consumerDocs, consumerRoutes } from '../consumers/routes';
 import { deliveryDocs, deliveryRoutes } from '../deliveries/routes';
 import { ENDPOINTS, endpointDocs, endpointRoutes, OPERATIONAL_ENDPOINTS } from '../endpoints/routes';
+import { eventTypeDocs, eventTypeRoutes } from '../event-types/routes';
 import { eventDocs, eventRoutes } from '../events/routes';
 import type { Logger } from '../logger';
 import { operationDocs, operationRoutes } from '../operations/routes';
 import { portalDocs, portalRoutes } from '../portal/routes';
-import { projectDocs, projectRoutes } from '../projects/routes';
+import { projectDocs, projectRoutes, projectSettingsRoutes } from '../projects/routes';
 import { statsDocs, statsRoutes } from '../stats/routes';
 import { requireProjectKey } from './auth';
 import { jsonBody } from './body';
@@ -29,6 +30,7 @@ export const API_DOCS = [
   endpointDocs(ENDPOINTS),
   endpointDocs(OPERATIONAL_ENDPOINTS),
   statsDocs,
+  eventTypeDocs,
   eventDocs,
   deliveryDocs,
   operationDocs,
@@ -68,6 +70,8 @@ export function createApp(deps: AppDeps): Koa {
     endpointRoutes(temporal, deps.allowPrivateTargets),
     endpointRoutes(temporal, deps.allowPrivateTargets, OPERATIONAL_ENDPOINTS),
     statsRoutes(),
+    projectSettingsRoutes(),
+    eventTypeRoutes(),
     eventRoutes(temporal),
     deliveryRoutes(temporal),
   ]) {

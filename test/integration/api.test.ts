@@ -176,7 +176,13 @@ describe('api', () => {
       key: alice.key,
       body: { url: 'http://127.0.0.1:9/alice-ops' },
     });
+    const eventType = await h.stack.request('POST', '/v1/event-types', {
+      key: alice.key,
+      body: { name: 'alice.only', description: 'alice' },
+    });
+    assert.equal(eventType.status, 201);
     const aliceIds: Record<string, string> = {
+      evtype: eventType.body.name,
       oep: operational.body.id,
       con: consumerId,
       ep: ep.id,
@@ -188,6 +194,7 @@ describe('api', () => {
     const bodies: Record<string, unknown> = {
       '/v1/endpoints/{ep}': { description: 'hijack' },
       '/v1/operational-endpoints/{oep}': { description: 'hijack' },
+      '/v1/event-types/{evtype}': { description: 'hijack' },
       '/v1/consumers/{con}': { name: 'hijack' },
       '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
     };

@@ -64,3 +64,98 @@ describe('routing', () => {
     assert.equal(wildcardEvent.status, 422, 'an event has a type, not a pattern');
   });
 });
+
+describe('the event-type catalogue', () => {
+  const h = useStack({ project: 'catalogue' });
+  const orderSchema = {
+    type: 'object',
+    required: ['items'],
+    properties: {
+      items: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['sku'],
+          properties: { sku: { type: 'string' }, qty: { type: 'integer' } },
+        },
+      },
+    },
+  };
+
+  it('keeps event types with a schema and examples, checked when saved', async () => {
+    const created = await h.api('POST', '/v1/event-types', {
+      name: 'order.placed',
+      description: 'An order was placed',
+      schema: orderSchema,
+      examples: [{ items: [{ sku: 'a-1', qty: 2 }] }],
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.body.version, 1);
+    assert.deepEqual(created.body.schema, orderSchema);
+    assert.equal((await h.api('POST', '/v1/event-types', { name: 'order.placed' })).status, 409);
+    const badSchema = await h.api('POST', '/v1/event-types', { name: 'x.bad', schema: { type: 'thing' } });
+    assert.equal(badSchema.status, 422);
+    assert.equal(badSchema.body.detail[0].loc[1], 'schema');
+    const badExample = await h.api('POST', '/v1/event-types', {
+      name: 'x.example',
+      schema: orderSchema,
+      examples: [{ items: [{ qty: 1 }] }],
+    });
+    assert.equal(badExample.status, 422);
+    assert.deepEqual(badExample.body.detail[0].loc, ['body', 'examples', 0, 'items', 0, 'sku']);
+    assert.equal((await h.api('GET', '/v1/event-types/x.example')).status, 404, 'nothing stored');
+    const listed = await h.api('GET', '/v1/event-types');
+    assert.deepEqual(
+      listed.body.data.map((t: { name: string }) => t.name),
+      ['order.placed'],
+    );
+    const patched = await h.api('PATCH', '/v1/event-types/order.placed', {
+      schema: { ...orderSchema, additionalProperties: false },
+    });
+    assert.equal(patched.body.version, 2, 'a new schema is a new version');
+    assert.equal(
+      (await h.api('PATCH', '/v1/event-types/order.placed', { description: 'd' })).body.version,
+      2,
+    );
+  });
+
+  it('refuses a publish whose payload does not match, pointing into the payload; stores nothing', async () => {
+    await h.createEndpoint('/placed', { event_types: ['order.placed'] });
+    const before = (await h.api('GET', '/v1/events?limit=250')).body.data.length;
+    const bad = await h.api('POST', '/v1/events', {
+      event_type: 'order.placed',
+      payload: { items: [{ sku: 7 }, { qty: 1 }], note: 'x' },
+    });
+    assert.equal(bad.status, 422);
+    const locs = bad.body.detail.map((d: { loc: unknown[] }) => JSON.stringify(d.loc)).sort();
+    assert.deepEqual(locs, [
+      JSON.stringify(['body', 'payload', 'items', 0, 'sku']),
+      JSON.stringify(['body', 'payload', 'items', 1, 'sku']),
+      JSON.stringify(['body', 'payload', 'note']),
+    ]);
+    let deep: unknown = { sku: 'x' };
+    for (let n = 0; n < 24; n++) deep = { deep };
+    const tooDeep = await h.api('POST', '/v1/events', { event_type: 'order.placed', payload: deep });
+    assert.equal(tooDeep.status, 422, JSON.stringify(tooDeep.body));
+    assert.deepEqual(tooDeep.body.detail[0].loc, ['body', 'payload']);
+    assert.equal((await h.api('GET', '/v1/events?limit=250')).body.data.length, before, 'nothing stored');
+    const good = await h.publish({ event_type: 'order.placed', payload: { items: [{ sku: 'a', qty: 1 }] } });
+    await h.waitForStatus(good.deliveries[0].id, 'succeeded');
+    // Archived: refused; unknown types pass unless the project is strict.
+    await h.api('PATCH', '/v1/event-types/order.placed', { archived: true });
+    const archived = await h.api('POST', '/v1/events', { event_type: 'order.placed', payload: good.payload });
+    assert.equal(archived.status, 422);
+    assert.match(archived.body.detail[0].msg, /archived/);
+    assert.equal((await h.api('GET', '/v1/event-types')).body.data.length, 0);
+    assert.equal((await h.api('GET', '/v1/event-types?include_archived=true')).body.data.length, 1);
+    await h.publish({ event_type: 'never.declared', payload: {} });
+    const strict = await h.api('PATCH', '/v1/project', { strict_event_types: true });
+    assert.equal(strict.body.strict_event_types, true);
+    const unknown = await h.api('POST', '/v1/events', { event_type: 'never.declared', payload: {} });
+    assert.equal(unknown.status, 422);
+    assert.deepEqual(unknown.body.detail[0].loc, ['body', 'event_type']);
+    await h.api('POST', '/v1/event-types', { name: 'never.declared' });
+    await h.publish({ event_type: 'never.declared', payload: {} });
+    await h.api('PATCH', '/v1/project', { strict_event_types: false });
+  });
+});

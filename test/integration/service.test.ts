@@ -135,6 +135,27 @@ describe('service', () => {
     await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key });
     await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key: `${key}x` }); // 401
     await call('GET', '/v1/stats', {}, { key });
+    await call('GET', '/v1/project', {}, { key });
+    await call('PATCH', '/v1/project', {}, { key, body: { strict_event_types: false } });
+    await call('PATCH', '/v1/project', {}, { key, body: {} }); // 422
+    const typeBody = {
+      name: 'spec.typed',
+      schema: { type: 'object', required: ['n'] },
+      examples: [{ n: 1 }],
+    };
+    await call('POST', '/v1/event-types', {}, { key, body: typeBody });
+    await call('POST', '/v1/event-types', {}, { key, body: typeBody }); // 409
+    await call('GET', '/v1/event-types', {}, { key });
+    await call('GET', '/v1/event-types/{name}', { name: 'spec.typed' }, { key });
+    await call(
+      'PATCH',
+      '/v1/event-types/{name}',
+      { name: 'spec.typed' },
+      { key, body: { description: 'd' } },
+    );
+    await call('POST', '/v1/events', {}, { key, body: { event_type: 'spec.typed', payload: {} } }); // 422
+    await call('DELETE', '/v1/event-types/{name}', { name: 'spec.typed' }, { key });
+    await call('GET', '/v1/event-types/{name}', { name: 'spec.typed' }, { key }); // 404
     await call('GET', '/v1/stats', {}, { key: 'nope' }); // 401
     const ops = await call(
       'POST',
