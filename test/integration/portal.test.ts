@@ -86,9 +86,11 @@ describe('consumer portal', () => {
     await page.getByText('No endpoints yet').waitFor();
     await look('endpoints-empty', true);
 
-    // Add an endpoint; its secret is shown once.
+    // Add an endpoint; its secret is shown once. The picker offers the project's event-type catalogue.
     h.receiver.script('/acme-hook', status(200, 'thanks'));
+    await h.api('POST', '/v1/event-types', { name: 'order.placed', description: 'An order was placed' });
     await page.getByRole('link', { name: 'Add endpoint' }).click();
+    await page.getByRole('checkbox', { name: 'order.placed' }).waitFor();
     // What the API refuses is said in words, next to the form.
     await page.getByLabel('URL').fill('ftp://example.com/hook');
     await page.getByRole('button', { name: 'Add endpoint' }).click();

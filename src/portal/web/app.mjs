@@ -203,11 +203,16 @@ function EndpointsPage() {
     ${cursor ? html`<p><button type="button" onClick=${loadMore} disabled=${extra.loading}>${extra.loading ? 'Loading…' : 'Load more'}</button></p>` : null}`;
 }
 
-/** Event types offered by the picker: those already delivered to this consumer. */
+/** Event types offered by the picker: the project's catalogue, and those already delivered to this consumer. */
 function useKnownTypes() {
   return useLoad(async () => {
-    const events = await api('GET', '/v1/events?limit=250');
-    return [...new Set(events.data.map((e) => e.event_type))].sort();
+    const [catalogue, events] = await Promise.all([
+      api('GET', '/v1/event-types'),
+      api('GET', '/v1/events?limit=250'),
+    ]);
+    return [
+      ...new Set([...catalogue.data.map((t) => t.name), ...events.data.map((e) => e.event_type)]),
+    ].sort();
   }, []);
 }
 
