@@ -49,6 +49,8 @@ export interface DeliveryWorkflowInput {
   timeoutMs: number;
   /** How the first attempt of a run is made: a local activity inside the workflow task that starts the run. */
   firstAttempt: 'local';
+  /** Published with deliver_at: the first attempt waits until then (ISO). */
+  deliverAt?: string;
   /**
    * The rest of the delivery's view, so that its first attempt can store the view if the API has not yet: the
    * API starts a publish's workflows while it stores their views.

@@ -32,6 +32,9 @@ interface Scenario {
   pauseAfterAttempts?: number;
   /** Record the endpoint's health workflow rather than the delivery's. */
   recordHealth?: boolean;
+  /** Published with deliver_at this far ahead; `whileScheduled`: the signal sent as soon as it waits. */
+  deliverInMs?: number;
+  whileScheduled?: 'cancel' | 'retryNow';
 }
 
 async function main() {
@@ -92,6 +95,14 @@ async function main() {
         endpoint: { circuit_breaker: { min_attempts: 2 } },
         recordHealth: true,
       },
+      // 3-routing: deliveries published with deliver_at.
+      'scheduled-then-delivered': { responders: [status(200)], deliverInMs: 2_000 },
+      'scheduled-then-retried-now': {
+        responders: [status(200)],
+        deliverInMs: HOUR,
+        whileScheduled: 'retryNow',
+      },
+      'scheduled-then-cancelled': { responders: [status(200)], deliverInMs: HOUR, whileScheduled: 'cancel' },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (!name.startsWith(prefix)) continue;
@@ -101,8 +112,14 @@ async function main() {
         key,
         body: { url, event_types: [name], retry, ...scenario.endpoint },
       });
+      const deliverAt = scenario.deliverInMs
+        ? { deliver_at: new Date(Date.now() + scenario.deliverInMs).toISOString() }
+        : {};
       const publish = () =>
-        stack.request('POST', '/v1/events', { key, body: { event_type: name, payload: { name } } });
+        stack.request('POST', '/v1/events', {
+          key,
+          body: { event_type: name, payload: { name }, ...deliverAt },
+        });
       for (let n = 0; n < (scenario.before ?? 0); n++) await publish();
       const event = await publish();
       const deliveryId = event.body.deliveries[0].id;
@@ -122,6 +139,13 @@ async function main() {
           30_000,
         );
         await stack.request('PATCH', path, { key, body: { status: 'active' } });
+      }
+      if (scenario.whileScheduled) {
+        await eventually(
+          () => handle.query<{ status: string }>('state'),
+          (state) => state.status === 'scheduled',
+        );
+        await handle.signal(scenario.whileScheduled);
       }
       if (scenario.recordHealth)
         await eventually(

@@ -66,8 +66,10 @@ async function deliver(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
   const { runId } = workflowInfo();
   // Cancelled when Temporal is asked to cancel the workflow ("Request Cancellation" in the Web UI).
   const root = CancellationScope.current();
+  // A scheduled delivery waits for its time first, in the loop's timer, as `scheduled`.
+  let delayMs = input.deliverAt ? Math.max(0, Date.parse(input.deliverAt) - Date.now()) : 0;
   const state: DeliveryLiveState = {
-    status: 'pending',
+    status: delayMs > 0 ? 'scheduled' : 'pending',
     attemptsThisRun: 0,
     nextAttemptAt: null,
     lastError: null,
@@ -139,7 +141,6 @@ async function deliver(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
     throw new CancelledFailure(TEMPORAL_CANCEL_ERROR);
   };
 
-  let delayMs = 0;
   for (;;) {
     if (delayMs > 0) {
       state.nextAttemptAt = new Date(Date.now() + delayMs).toISOString();
@@ -173,7 +174,7 @@ async function deliver(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
     const attemptsBefore = state.attemptsThisRun;
     const statusBefore = state.status;
     // Later attempts stay `retrying` here: their backoff runs inside the activity's retry policy.
-    if (state.status === 'pending') move('begin', false);
+    if (state.status === 'pending' || state.status === 'scheduled') move('begin', false);
     const send = () =>
       sendWebhook({
         deliveryId: input.deliveryId,

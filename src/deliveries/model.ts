@@ -80,26 +80,35 @@ schema.index({ project_id: 1, status: 1 });
 
 export const Delivery = model<DeliveryDoc>('Delivery', schema, 'deliveries');
 
-export type NewDelivery = Pick<
-  DeliveryDoc,
-  | '_id'
-  | 'project_id'
-  | 'consumer_id'
-  | 'endpoint_id'
-  | 'event_id'
-  | 'event_type'
-  | 'url'
-  | 'trigger'
-  | 'workflow_id'
-  | 'replay_of_delivery_id'
->;
+export type NewDelivery = ScheduledFor &
+  Pick<
+    DeliveryDoc,
+    | '_id'
+    | 'project_id'
+    | 'consumer_id'
+    | 'endpoint_id'
+    | 'event_id'
+    | 'event_type'
+    | 'url'
+    | 'trigger'
+    | 'workflow_id'
+    | 'replay_of_delivery_id'
+  >;
+
+/** When a delivery published with `deliver_at` is due (not stored on the view: its next_attempt_at says it). */
+interface ScheduledFor {
+  deliver_at?: Date | null;
+}
 
 /**
  * The whole document of a new view, as the schema would make it: views are inserted through the driver,
  * which skips mongoose's document construction and validation (their inputs are validated at the edge).
  */
 export function newDeliveryView(view: NewDelivery, at: Date): DeliveryDoc {
-  return { ...view, ...BEFORE_FIRST_ATTEMPT, created_at: at, updated_at: at };
+  const { deliver_at, ...fields } = view;
+  const waits =
+    deliver_at && deliver_at > at ? { status: 'scheduled' as const, next_attempt_at: deliver_at } : {};
+  return { ...fields, ...BEFORE_FIRST_ATTEMPT, ...waits, created_at: at, updated_at: at };
 }
 
 /** One HTTP attempt of a delivery, kept as its own document. */

@@ -58,7 +58,7 @@ export async function startDeliveryWorkflow(
         { key: SearchAttributes.projectId, value: delivery.project_id },
         { key: SearchAttributes.endpointId, value: delivery.endpoint_id },
         { key: SearchAttributes.eventType, value: delivery.event_type },
-        { key: SearchAttributes.status, value: 'pending' },
+        { key: SearchAttributes.status, value: input.deliverAt ? 'scheduled' : 'pending' },
         ...(delivery.consumer_id ? [{ key: SearchAttributes.consumerId, value: delivery.consumer_id }] : []),
       ],
       memo: { url: delivery.url, event_id: delivery.event_id, delivery_id: delivery._id },
@@ -84,6 +84,9 @@ export function deliveryWorkflowInput(
     retry: endpoint.retry,
     timeoutMs: endpoint.timeout_ms,
     firstAttempt: 'local',
+    ...(delivery.deliver_at && delivery.deliver_at > new Date()
+      ? { deliverAt: delivery.deliver_at.toISOString() }
+      : {}),
     view: {
       consumer_id: delivery.consumer_id,
       event_type: delivery.event_type,

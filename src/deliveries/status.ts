@@ -3,6 +3,7 @@
 import type { Verdict } from '../../activities/classify';
 
 export const DELIVERY_STATUSES = [
+  'scheduled',
   'pending',
   'in_progress',
   'retrying',
@@ -24,13 +25,15 @@ export const DELIVERY_EVENTS = [
   'fail',
   /** Someone asked to cancel (REST, signal, or Temporal's own cancellation). */
   'cancel',
-  /** Someone asked to skip the backoff and attempt now. */
+  /** Someone asked to skip the backoff (or a scheduled delivery's wait) and attempt now. */
   'retryNow',
 ] as const;
 export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
 
 /** Within one workflow run. A run that starts over (a Temporal reset) starts from the view it finds. */
 const TRANSITIONS: Record<DeliveryStatus, Partial<Record<DeliveryEvent, DeliveryStatus>>> = {
+  // Published with deliver_at: waits until then (retry now ends the wait).
+  scheduled: { begin: 'in_progress', retryNow: 'scheduled', fail: 'failed', cancel: 'cancelled' },
   pending: { begin: 'in_progress', fail: 'failed', cancel: 'cancelled' },
   in_progress: {
     begin: 'in_progress',
@@ -60,7 +63,7 @@ export const FINAL_STATUSES: readonly DeliveryStatus[] = DELIVERY_STATUSES.filte
 export function refusal(status: DeliveryStatus, event: 'cancel' | 'retryNow'): string | null {
   if (transition(status, event) !== null) return null;
   if (event === 'cancel') return `delivery is already ${status}`;
-  return `only a retrying delivery can be retried now; this one is ${status}`;
+  return `only a retrying or scheduled delivery can be retried now; this one is ${status}`;
 }
 
 /**

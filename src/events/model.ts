@@ -19,6 +19,8 @@ export interface EventDoc {
   operational?: boolean;
   /** The channels it was published on (endpoints with channels get it only on one of theirs). */
   channels?: string[];
+  /** When its deliveries are due, if it was published with deliver_at. */
+  deliver_at?: Date | null;
   /** Set once every delivery workflow of the event has been started. */
   dispatched_at: Date | null;
   /** The initial deliveries, recorded at dispatch. */
@@ -40,6 +42,7 @@ const schema = new Schema<EventDoc>(
     endpoint_ids: { type: [String], default: null },
     operational: { type: Boolean, default: false },
     channels: { type: [String], default: [] },
+    deliver_at: { type: Date, default: null },
     dispatched_at: { type: Date, default: null },
     delivery_ids: { type: [String], default: [] },
   },
@@ -73,6 +76,7 @@ export const EventResource = z
     headers: z.record(z.string(), z.string()),
     endpoint_ids: z.array(z.string()).nullable(),
     channels: z.array(z.string()),
+    deliver_at: z.date().nullable().meta({ description: 'When its deliveries are due, if scheduled.' }),
     created_at: z.date(),
   })
   .meta({ id: 'Event' });
@@ -88,6 +92,7 @@ export function presentEvent(e: EventDoc): z.output<typeof EventResource> {
     headers: e.headers,
     endpoint_ids: e.endpoint_ids,
     channels: e.channels ?? [],
+    deliver_at: e.deliver_at ?? null,
     created_at: e.created_at,
   };
 }

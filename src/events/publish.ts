@@ -52,6 +52,7 @@ export async function publishEvent(
       endpoint_ids: body.endpoint_ids ?? null,
       ...(operational ? { operational } : {}),
       channels: body.channels ?? [],
+      deliver_at: body.deliver_at ?? null,
     },
     new Date(),
   );
@@ -143,6 +144,7 @@ async function dispatch(
           trigger: 'initial' as const,
           replay_of_delivery_id: null,
           workflow_id: deliveryWorkflowId(id),
+          deliver_at: event.deliver_at ?? null,
         },
         endpoint,
       };

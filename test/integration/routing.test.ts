@@ -1,7 +1,10 @@
-// Routing: which endpoints an event reaches, by wildcard subscriptions and channels.
+// Routing: which endpoints an event reaches (wildcard subscriptions, channels), the event-type catalogue, and
+// deliveries scheduled for later.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { SearchAttributes } from '../../src/delivery-contract';
 import { useStack } from '../helpers/harness';
+import { spawnWorker } from '../helpers/worker-process';
 
 describe('routing', () => {
   const h = useStack({ project: 'routing' });
@@ -157,5 +160,72 @@ describe('the event-type catalogue', () => {
     await h.api('POST', '/v1/event-types', { name: 'never.declared' });
     await h.publish({ event_type: 'never.declared', payload: {} });
     await h.api('PATCH', '/v1/project', { strict_event_types: false });
+  });
+});
+
+describe('scheduled delivery', () => {
+  const h = useStack({ project: 'scheduled' });
+  const inMs = (ms: number) => new Date(Date.now() + ms).toISOString();
+
+  it('waits in Temporal as scheduled until deliver_at; cancel and retry now act on the wait', async () => {
+    await h.createEndpoint('/later');
+    const deliverAt = inMs(3_000);
+    const event = await h.publish({ event_type: 't/later', payload: {}, deliver_at: deliverAt });
+    assert.equal(event.deliver_at, deliverAt);
+    const [delivery] = event.deliveries;
+    assert.equal(delivery.status, 'scheduled');
+    assert.equal(delivery.next_attempt_at, deliverAt);
+    const { client } = h.stack;
+    const described = await client.workflow.getHandle(delivery.workflow_id).describe();
+    assert.equal(described.typedSearchAttributes.get(SearchAttributes.status), 'scheduled');
+    const state = await client.workflow.getHandle(delivery.workflow_id).query<{ status: string }>('state');
+    assert.equal(state.status, 'scheduled');
+    const done = await h.waitForStatus(delivery.id, 'succeeded', 30_000);
+    const [request] = await h.receiver.waitFor('/later', 1);
+    assert.ok(request.at >= Date.parse(deliverAt), 'not before its time');
+    assert.equal(done.attempts, 1);
+
+    const cancelled = (await h.publish({ event_type: 't/later', payload: {}, deliver_at: inMs(3_600_000) }))
+      .deliveries[0];
+    assert.equal((await h.api('POST', `/v1/deliveries/${cancelled.id}/cancel`)).status, 202);
+    await h.waitForStatus(cancelled.id, 'cancelled');
+    const now = (await h.publish({ event_type: 't/later', payload: {}, deliver_at: inMs(3_600_000) }))
+      .deliveries[0];
+    assert.equal((await h.api('POST', `/v1/deliveries/${now.id}/retry`)).status, 202);
+    await h.waitForStatus(now.id, 'succeeded');
+    assert.equal(h.receiver.on('/later').length, 2, 'the cancelled one never went out');
+  });
+
+  it('refuses deliver_at in the past or more than 30 days ahead, storing nothing', async () => {
+    for (const deliver_at of [inMs(-60_000), inMs(31 * 24 * 3_600_000), 'tomorrow']) {
+      const res = await h.api('POST', '/v1/events', { event_type: 't/later', payload: {}, deliver_at });
+      assert.equal(res.status, 422, deliver_at);
+      assert.deepEqual(res.body.detail[0].loc, ['body', 'deliver_at']);
+    }
+  });
+});
+
+describe('scheduled delivery through a crash', () => {
+  const h = useStack({ project: 'scheduled-crash', worker: false });
+
+  it('loses nothing when the worker is SIGKILLed and Temporal restarted during the wait', async () => {
+    let worker = await spawnWorker(h.stack, { LOG_LEVEL: 'warn' });
+    try {
+      await h.createEndpoint('/crash-later');
+      const deliverAt = new Date(Date.now() + 8_000).toISOString();
+      const event = await h.publish({ event_type: 't/crash-later', payload: {}, deliver_at: deliverAt });
+      const [delivery] = event.deliveries;
+      await h.waitForStatus(delivery.id, 'scheduled');
+      await worker.kill('SIGKILL');
+      await h.stack.restartTemporal(500);
+      worker = await spawnWorker(h.stack, { LOG_LEVEL: 'warn' });
+      const done = await h.waitForStatus(delivery.id, 'succeeded', 60_000);
+      assert.equal(done.attempts, 1);
+      const requests = await h.receiver.waitFor('/crash-later', 1);
+      assert.equal(requests.length, 1);
+      assert.ok(requests[0].at >= Date.parse(deliverAt));
+    } finally {
+      await worker.kill('SIGTERM');
+    }
   });
 });

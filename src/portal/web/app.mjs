@@ -386,7 +386,7 @@ function DeliveriesPage({ query }) {
       <div><label for="f-status">Status</label>
         <select id="f-status" value=${filters.status} onChange=${set('status')}>
           <option value="">Any</option>
-          ${['pending', 'in_progress', 'retrying', 'succeeded', 'failed', 'cancelled'].map(
+          ${['scheduled', 'pending', 'in_progress', 'retrying', 'succeeded', 'failed', 'cancelled'].map(
             (s) => html`<option value=${s}>${s.replace('_', ' ')}</option>`,
           )}
         </select></div>
@@ -457,13 +457,13 @@ function DeliveryPage({ id }) {
       <dt>Event</dt><dd><a href=${`#/events/${d.event_id}`}>${d.event_type}</a></dd>
       <dt>Endpoint</dt><dd>${d.url}</dd>
       <dt>Attempts</dt><dd>${d.attempts}</dd>
-      <dt>Next attempt</dt><dd data-testid="next-attempt">${d.status === 'retrying' ? when(d.next_attempt_at) : '—'}</dd>
+      <dt>Next attempt</dt><dd data-testid="next-attempt">${['retrying', 'scheduled'].includes(d.status) ? when(d.next_attempt_at) : '—'}</dd>
       <dt>Last error</dt><dd>${d.last_error ?? '—'}</dd>
       ${d.replay_of_delivery_id ? html`<dt>Replay of</dt><dd><a href=${`#/deliveries/${d.replay_of_delivery_id}`}>${d.replay_of_delivery_id}</a></dd>` : null}
       <dt>Created</dt><dd>${when(d.created_at)}</dd>
     </dl></div>
     <div class="row">
-      ${d.status === 'retrying' ? html`<${Action} label="Retry now" kind="primary" run=${() => api('POST', `/v1/deliveries/${d.id}/retry`, {})} onDone=${done('Retrying now.')} />` : null}
+      ${['retrying', 'scheduled'].includes(d.status) ? html`<${Action} label="Retry now" kind="primary" run=${() => api('POST', `/v1/deliveries/${d.id}/retry`, {})} onDone=${done('Retrying now.')} />` : null}
       ${FINAL.includes(d.status) ? null : html`<${Action} label="Cancel" kind="danger" confirm="Cancel this delivery? No further attempt is made." run=${() => api('POST', `/v1/deliveries/${d.id}/cancel`, {})} onDone=${done('Cancelled.')} />`}
       <${Action} label="Replay" run=${() => api('POST', `/v1/deliveries/${d.id}/replay`, {})} onDone=${done('Replayed as a new delivery.')} />
       <label class="hint" for="resend-to">Resend to</label>
