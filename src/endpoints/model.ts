@@ -27,6 +27,8 @@ export interface EndpointDoc {
   event_types: string[];
   /** Only events on one of these channels; empty: channels do not matter. */
   channels: string[];
+  /** Only events matching this MongoDB-style query (src/events/filter.ts), kept as JSON; null: all. */
+  filter_json?: string | null;
   status: EndpointStatus;
   disabled_reason: string | null;
   secrets: SigningSecret[];
@@ -56,6 +58,7 @@ const schema = new Schema<EndpointDoc>(
     description: { type: String, default: '' },
     event_types: { type: [String], default: [] },
     channels: { type: [String], default: [] },
+    filter_json: { type: String, default: null },
     status: { type: String, enum: ENDPOINT_STATUSES, default: 'active' },
     disabled_reason: { type: String, default: null },
     secrets: {
@@ -106,6 +109,9 @@ export const EndpointResource = z
     channels: z
       .array(z.string())
       .meta({ description: 'Only events on one of these channels; empty: channels do not matter.' }),
+    filter: z.record(z.string(), z.json()).nullable().meta({
+      description: 'Only events matching this query over event_type, payload and headers; null: all.',
+    }),
     status: z.enum(ENDPOINT_STATUSES),
     disabled_reason: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
@@ -152,6 +158,7 @@ export function presentEndpoint(
     description: e.description,
     event_types: e.event_types,
     channels: e.channels ?? [],
+    filter: e.filter_json ? JSON.parse(e.filter_json) : null,
     status: e.status,
     disabled_reason: e.disabled_reason,
     headers: e.headers,

@@ -5,6 +5,7 @@ import { consumerIdOf, consumerScope, findInScope } from '../consumers/scope';
 import type { TemporalTarget } from '../deliveries/start';
 import { readHealth, resumeEndpoint } from '../endpoint-health/circuit';
 import { EndpointHealth, type EndpointHealthDoc } from '../endpoint-health/model';
+import { matchesFilter } from '../events/filter';
 import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
@@ -18,6 +19,8 @@ import { DEFAULT_TIMEOUT_MS, Endpoint, type EndpointDoc, EndpointResource, prese
 import {
   CreateEndpointBody,
   CreateOperationalEndpointBody,
+  endpointFilter,
+  eventTypeName,
   RotateSecretBody,
   UpdateEndpointBody,
   UpdateOperationalEndpointBody,
@@ -54,6 +57,12 @@ const OperationalListQuery = z.object({
 const ListQuery = OperationalListQuery.extend({ consumer_id: consumerRef.optional() });
 
 const pathOf = (kind: EndpointKind) => z.object({ id: resourceId(kind.prefix) });
+const FilterTestBody = z.strictObject({
+  event_type: eventTypeName.optional(),
+  payload: z.json().refine((v) => v !== undefined, 'payload is required'),
+  headers: z.record(z.string(), z.string()).optional(),
+  filter: endpointFilter.optional().meta({ description: "A filter to try instead of the endpoint's." }),
+});
 
 const EndpointWithSecret = EndpointResource.extend({
   secret: z
@@ -64,7 +73,25 @@ const EndpointWithSecret = EndpointResource.extend({
 export function endpointDocs(kind: EndpointKind): RouteDocs {
   const EndpointPath = pathOf(kind);
   const operational = kind.operational;
+  const filterTest: RouteDocs = {
+    [`POST ${kind.base}/{id}/filter/test`]: {
+      tag: kind.tag,
+      summary: 'Test the payload filter',
+      description: "Whether an event would match the endpoint's filter (or the `filter` given instead).",
+      path: EndpointPath,
+      body: FilterTestBody,
+      responses: {
+        200: {
+          description: 'Whether it matches, and the filter tried.',
+          schema: z
+            .strictObject({ matches: z.boolean(), filter: z.record(z.string(), z.json()).nullable() })
+            .meta({ id: 'FilterTestResult' }),
+        },
+      },
+    },
+  };
   return {
+    ...(operational ? {} : filterTest),
     [`POST ${kind.base}`]: {
       tag: kind.tag,
       summary: 'Create an endpoint',
@@ -166,6 +193,7 @@ export function endpointRoutes(
       description: body.description ?? '',
       event_types: body.event_types ?? [],
       channels: body.channels ?? [],
+      filter_json: body.filter ? JSON.stringify(body.filter) : null,
       status: body.status ?? 'active',
       headers: body.headers ?? {},
       timeout_ms: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
@@ -211,8 +239,9 @@ export function endpointRoutes(
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
     const current = await findInScope(ctx, Endpoint, id);
     if (!current) throw notFound('endpoint');
-    const { retry, circuit_breaker, ...rest } = body;
+    const { retry, circuit_breaker, filter, ...rest } = body;
     const set: Record<string, unknown> = { ...rest };
+    if (filter !== undefined) set.filter_json = filter === null ? null : JSON.stringify(filter);
     if (retry) set.retry = { ...current.retry, ...retry };
     if (circuit_breaker) set.circuit_breaker = { ...current.circuit_breaker, ...circuit_breaker };
     if (body.status && body.status !== 'disabled') set.disabled_reason = null;
@@ -257,6 +286,23 @@ export function endpointRoutes(
     if (!updated) throw notFound('endpoint');
     ctx.body = { ...presentEndpoint(updated, await readHealth(id)), secret };
   });
+
+  if (!kind.operational)
+    router.post(`${kind.base}/:id/filter/test`, async (ctx) => {
+      const { id } = parsePath(ctx, EndpointPath);
+      const body = parseBody(ctx, FilterTestBody);
+      const endpoint = await findInScope(ctx, Endpoint, id);
+      if (!endpoint) throw notFound('endpoint');
+      const filterJson =
+        body.filter === undefined
+          ? (endpoint.filter_json ?? null)
+          : body.filter && JSON.stringify(body.filter);
+      const event = { event_type: body.event_type ?? '', payload: body.payload, headers: body.headers ?? {} };
+      ctx.body = {
+        matches: !filterJson || matchesFilter(filterJson, event),
+        filter: filterJson ? JSON.parse(filterJson) : null,
+      };
+    });
 
   router.delete(`${kind.base}/:id`, ...access, async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);

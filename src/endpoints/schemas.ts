@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
+import { filterProblem } from '../events/filter';
 import { headerMap, metadataMap } from '../http/validate';
 import { isValidSecret } from '../signing';
 
@@ -59,6 +60,15 @@ export const channelName = z
   .max(128)
   .regex(/^[A-Za-z0-9_.:/-]+$/, 'channels use letters, digits and _ . : / -');
 
+/** A payload filter, checked as a whole (src/events/filter.ts): where it is wrong, in the issue's path. */
+export const endpointFilter = z
+  .record(z.string(), z.json())
+  .superRefine((filter, ctx) => {
+    const problem = filterProblem(filter);
+    if (problem) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  })
+  .nullable();
+
 const url = z.url({ protocol: /^https?$/, error: 'must be an http or https URL' }).max(2048);
 
 const endpointFields = {
@@ -66,6 +76,7 @@ const endpointFields = {
   description: z.string().max(1000),
   event_types: z.array(eventTypePattern).max(100),
   channels: z.array(channelName).max(100),
+  filter: endpointFilter,
   status: z.enum(['active', 'paused']),
   headers: endpointHeaders,
   timeout_ms: z.int().min(100).max(120_000),
@@ -92,6 +103,7 @@ export const CreateEndpointBody = z.strictObject({
   description: endpointFields.description.optional(),
   event_types: endpointFields.event_types.optional(),
   channels: endpointFields.channels.optional(),
+  filter: endpointFields.filter.optional(),
   status: endpointFields.status.optional(),
   headers: endpointFields.headers.optional(),
   timeout_ms: endpointFields.timeout_ms.optional(),

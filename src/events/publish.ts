@@ -10,7 +10,7 @@ import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { fieldError } from '../http/errors';
 import { derivedIds, newId } from '../ids';
 import { Event, type EventDoc, newEvent } from './model';
-import { subscribes } from './routing';
+import { type FilterTarget, subscribes } from './routing';
 import type { PublishEventBody } from './schemas';
 
 export interface PublishResult {
@@ -29,6 +29,7 @@ export async function publishEvent(
 ): Promise<PublishResult> {
   if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids, consumerId);
   const eventId = newId('evt');
+  const payloadJson = JSON.stringify(body.payload);
   // Who gets the event is read while the event is stored: a round trip less before the 202.
   const recipients = subscribedEndpoints({
     project_id: projectId,
@@ -37,6 +38,8 @@ export async function publishEvent(
     endpoint_ids: body.endpoint_ids ?? null,
     operational,
     channels: body.channels ?? [],
+    payload_json: payloadJson,
+    headers: body.headers ?? {},
   });
   recipients.catch(() => {});
   const event = newEvent(
@@ -45,7 +48,7 @@ export async function publishEvent(
       project_id: projectId,
       consumer_id: consumerId,
       event_type: body.event_type,
-      payload_json: JSON.stringify(body.payload),
+      payload_json: payloadJson,
       idempotency_key: body.idempotency_key ?? null,
       dedupe_key: body.idempotency_key ?? eventId,
       headers: body.headers ?? {},
@@ -106,7 +109,14 @@ async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
 export async function subscribedEndpoints(
   event: Pick<
     EventDoc,
-    'project_id' | 'consumer_id' | 'event_type' | 'endpoint_ids' | 'operational' | 'channels'
+    | 'project_id'
+    | 'consumer_id'
+    | 'event_type'
+    | 'endpoint_ids'
+    | 'operational'
+    | 'channels'
+    | 'payload_json'
+    | 'headers'
   >,
 ): Promise<EndpointDoc[]> {
   const candidates = (await Endpoint.collection
@@ -119,7 +129,16 @@ export async function subscribedEndpoints(
       ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
     } as never)
     .toArray()) as unknown as EndpointDoc[];
-  return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event));
+  let target: ReturnType<FilterTarget> | undefined;
+  const filterTarget: FilterTarget = () => {
+    target ??= {
+      event_type: event.event_type,
+      payload: JSON.parse(event.payload_json),
+      headers: event.headers,
+    };
+    return target;
+  };
+  return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event, filterTarget));
 }
 
 async function dispatch(

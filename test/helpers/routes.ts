@@ -21,6 +21,7 @@ export const ROUTES: [method: string, template: string][] = [
   ['POST', '/v1/endpoints/{ep}/test'],
   ['POST', '/v1/endpoints/{ep}/events/{evt}/resend'],
   ['GET', '/v1/endpoints/{ep}/stats'],
+  ['POST', '/v1/endpoints/{ep}/filter/test'],
   ['GET', '/v1/stats'],
   ['POST', '/v1/operational-endpoints'],
   ['GET', '/v1/operational-endpoints'],

@@ -195,6 +195,7 @@ describe('api', () => {
       '/v1/endpoints/{ep}': { description: 'hijack' },
       '/v1/operational-endpoints/{oep}': { description: 'hijack' },
       '/v1/event-types/{evtype}': { description: 'hijack' },
+      '/v1/endpoints/{ep}/filter/test': { payload: {} },
       '/v1/consumers/{con}': { name: 'hijack' },
       '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
     };

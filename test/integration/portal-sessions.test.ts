@@ -45,6 +45,7 @@ const PROJECT_ONLY = new Set([
 const VALID_BODIES: Record<string, object> = {
   '/v1/endpoints/{ep}': { description: 'hijack' },
   '/v1/endpoints/{ep}/recover': { since: '2020-01-01T00:00:00Z' },
+  '/v1/endpoints/{ep}/filter/test': { payload: {} },
   '/v1/consumers/{con}': { name: 'hijack' },
 };
 

@@ -45,6 +45,53 @@ describe('routing', () => {
     await h.waitForStatus(test.body.deliveries[0].id, 'succeeded');
   });
 
+  it('delivers by payload filter, tests a filter, and refuses bad filters with where', async () => {
+    const filter = {
+      $or: [{ 'payload.total': { $gte: 100 } }, { 'payload.items.sku': { $regex: '^vip-', $options: 'i' } }],
+      'headers.x-region': { $in: ['eu', 'ch'] },
+    };
+    const big = await h.createEndpoint('/big', { event_types: ['sale.*'], filter });
+    assert.deepEqual(big.filter, filter);
+    const everyone = await h.createEndpoint('/everyone', { event_types: ['sale.*'] });
+    const targets = async (payload: object, headers: Record<string, string> = { 'x-region': 'eu' }) =>
+      (await h.publish({ event_type: 'sale.made', payload, headers })).deliveries
+        .map((d: { endpoint_id: string }) =>
+          d.endpoint_id === big.id ? 'big' : d.endpoint_id === everyone.id ? 'everyone' : 'earlier test',
+        )
+        .filter((name: string) => name !== 'earlier test')
+        .sort();
+    assert.deepEqual(await targets({ total: 150 }), ['big', 'everyone']);
+    assert.deepEqual(await targets({ total: 5, items: [{ sku: 'a' }, { sku: 'VIP-1' }] }), [
+      'big',
+      'everyone',
+    ]);
+    assert.deepEqual(await targets({ total: 5, items: [{ sku: 'a' }] }), ['everyone']);
+    assert.deepEqual(await targets({ total: 150 }, { 'x-region': 'us' }), ['everyone']);
+
+    const tried = await h.api('POST', `/v1/endpoints/${big.id}/filter/test`, {
+      payload: { total: 99 },
+      headers: { 'x-region': 'ch' },
+    });
+    assert.deepEqual(tried.body, { matches: false, filter });
+    const other = await h.api('POST', `/v1/endpoints/${big.id}/filter/test`, {
+      payload: { total: 99 },
+      filter: { 'payload.total': { $lt: 100 } },
+    });
+    assert.equal(other.body.matches, true);
+
+    for (const [bad, loc] of [
+      [{ 'payload.total': { $where: '1' } }, ['filter', 'payload.total', '$where']],
+      [{ 'payload.s': { $regex: '(a)\\1' } }, ['filter', 'payload.s', '$regex']],
+      [{ total: 1 }, ['filter', 'total']],
+    ] as const) {
+      const res = await h.api('PATCH', `/v1/endpoints/${big.id}`, { filter: bad });
+      assert.equal(res.status, 422, JSON.stringify(bad));
+      assert.deepEqual(res.body.detail[0].loc, ['body', ...loc]);
+    }
+    assert.deepEqual((await h.api('GET', `/v1/endpoints/${big.id}`)).body.filter, filter, 'unchanged');
+    assert.equal((await h.api('PATCH', `/v1/endpoints/${big.id}`, { filter: null })).body.filter, null);
+  });
+
   it('refuses malformed patterns and channels with 422, storing nothing', async () => {
     for (const [body, loc] of [
       [{ event_types: ['order.*.paid'] }, ['event_types', 0]],

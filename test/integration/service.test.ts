@@ -133,6 +133,8 @@ describe('service', () => {
     await call('POST', '/v1/endpoints/{id}/secret/rotate', { id: ep }, { key, body: {} });
     await call('POST', '/v1/endpoints/{id}/test', { id: ep }, { key, body: {} });
     await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key });
+    await call('POST', '/v1/endpoints/{id}/filter/test', { id: ep }, { key, body: { payload: { n: 1 } } });
+    await call('POST', '/v1/endpoints/{id}/filter/test', { id: ep }, { key, body: {} }); // 422
     await call('GET', '/v1/endpoints/{id}/stats', { id: ep }, { key: `${key}x` }); // 401
     await call('GET', '/v1/stats', {}, { key });
     await call('GET', '/v1/project', {}, { key });
