@@ -75,10 +75,13 @@ export async function measureHookflow(
   receipts: Receipt[],
   /** Settings of the bench's endpoints beyond URL, event type and retry (e.g. limits). */
   endpointSettings: object = {},
+  /** An event type to add to the catalogue first (e.g. with a schema). */
+  eventType: object | null = null,
 ) {
   const { events: N, endpoints: M, roles } = options;
   const hookflow = await startHookflow(options, servers, options.concurrency);
   const { call, key } = hookflow;
+  if (eventType) await call('/v1/event-types', hookflow.key, eventType);
   const retry = { max_attempts: 10, initial_interval_ms: 100, backoff_coefficient: 2, max_interval_ms: 2000 };
   for (let e = 0; e < M; e++) {
     await call('/v1/endpoints', key, {

@@ -37,6 +37,11 @@ export interface BenchOptions {
    * above the load (no contention): what the limiter costs a delivery.
    */
   limiter: boolean;
+  /**
+   * Each round measures hookflow again with the event type in the catalogue (a JSON Schema the payloads
+   * match) and a payload filter on every endpoint: what validation and filtering cost a publish.
+   */
+  routing: boolean;
 }
 
 export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
@@ -54,6 +59,7 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
       rounds: { type: 'string', default: '1' },
       'single-process': { type: 'boolean', default: false },
       limiter: { type: 'boolean', default: false },
+      routing: { type: 'boolean', default: false },
     },
   });
   const singleProcess = values['single-process'];
@@ -70,5 +76,6 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
     roles: singleProcess ? ['all'] : ['api', 'worker'],
     profileDir: values.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null,
     limiter: values.limiter,
+    routing: values.routing,
   };
 }

@@ -10,7 +10,7 @@ const row = (name: string, perSecond: number, p: Percentiles) =>
   `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
 
 export function printRound({ rounds }: BenchOptions, result: RoundResult): void {
-  const { round, hookflow, limited, temporalFloor, temporalLocalFloor, ratios } = result;
+  const { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, ratios } = result;
   process.stdout.write(
     [
       rounds > 1 ? `\nround ${round} of ${rounds}` : '',
@@ -19,6 +19,12 @@ export function printRound({ rounds }: BenchOptions, result: RoundResult): void 
         ? [
             row('  limited', limited.deliveriesPerSecond, limited.publishToReceiptMs),
             `limiter: ${limited.cpuMsPerDelivery.toFixed(1)} against ${hookflow.cpuMsPerDelivery.toFixed(1)} ms of CPU per delivery (×${ratios.limitedToPlainCpuPerDelivery?.toFixed(2)}), p50 latency ×${ratios.limitedToPlainP50Latency?.toFixed(2)}`,
+          ]
+        : []),
+      ...(routed
+        ? [
+            row('  routed', routed.deliveriesPerSecond, routed.publishToReceiptMs),
+            `schema + filters: API ${ratios.routedApiCpuMsPerEvent?.toFixed(2)} against ${ratios.plainApiCpuMsPerEvent.toFixed(2)} ms of CPU per event (×${ratios.routedToPlainApiCpuPerEvent?.toFixed(2)}), accept p50 ×${ratios.routedToPlainAcceptP50?.toFixed(2)}`,
           ]
         : []),
       row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
@@ -63,9 +69,9 @@ export function summarize(
       '',
     ].join('\n'),
   );
-  const [{ hookflow, limited, temporalFloor, temporalLocalFloor }] = rounds;
+  const [{ hookflow, limited, routed, temporalFloor, temporalLocalFloor }] = rounds;
   return {
-    ...(options.rounds === 1 ? { hookflow, limited, temporalFloor, temporalLocalFloor } : { rounds }),
+    ...(options.rounds === 1 ? { hookflow, limited, routed, temporalFloor, temporalLocalFloor } : { rounds }),
     networkFloor,
     ratios,
   };

@@ -22,11 +22,18 @@ export async function measureRound(
   round: number,
 ) {
   const { profileDir, roles } = options;
-  const measure = async (endpointSettings: object = {}) => {
+  const measure = async (endpointSettings: object = {}, eventType: object | null = null) => {
     receipts.length = 0;
     await settle(serverCpu);
     const cpuBefore = serverCpu();
-    const run = await measureHookflow(options, servers, receiver.url(''), receipts, endpointSettings);
+    const run = await measureHookflow(
+      options,
+      servers,
+      receiver.url(''),
+      receipts,
+      endpointSettings,
+      eventType,
+    );
     const [temporalCpu = 0, ferretCpu = 0] = serverCpu().map((cpu, i) => cpu - cpuBefore[i]);
     const result = {
       ...run,
@@ -50,6 +57,23 @@ export async function measureRound(
   const hookflow = await measure();
   // Limits far above the load: every delivery claims a rate slot and a place in flight, none waits.
   const limited = options.limiter ? await measure({ rate_limit_per_s: 10_000, max_in_flight: 100 }) : null;
+  // Every publish validated against a schema, every endpoint behind a filter the events match.
+  const routed = options.routing
+    ? await measure(
+        { filter: { event_type: 'bench.event', 'payload.i': { $gte: 0 }, 'payload.at': { $exists: true } } },
+        {
+          name: 'bench.event',
+          schema: {
+            type: 'object',
+            required: ['i', 'at'],
+            properties: { i: { type: 'integer', minimum: 0 }, at: { type: 'integer' } },
+            additionalProperties: false,
+          },
+        },
+      )
+    : null;
+  const apiCpuMsPerEvent = (run: typeof hookflow) =>
+    (((run.processes.api ?? run.processes.all)?.cpuSeconds ?? 0) * 1000) / run.events;
   const measureFloor = async (workflowType: Parameters<typeof measureTemporalFloor>[2]) => {
     await settle(serverCpu);
     const floorCpuBefore = serverCpu();
@@ -64,11 +88,17 @@ export async function measureRound(
     p50LatencyToTemporalFloor:
       (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
     limitedToPlainCpuPerDelivery: limited ? limited.cpuMsPerDelivery / hookflow.cpuMsPerDelivery : null,
+    routedToPlainApiCpuPerEvent: routed ? apiCpuMsPerEvent(routed) / apiCpuMsPerEvent(hookflow) : null,
+    routedApiCpuMsPerEvent: routed ? apiCpuMsPerEvent(routed) : null,
+    plainApiCpuMsPerEvent: apiCpuMsPerEvent(hookflow),
+    routedToPlainAcceptP50: routed
+      ? (routed.acceptMs.p50 ?? 0) / Math.max(1, hookflow.acceptMs.p50 ?? 1)
+      : null,
     limitedToPlainP50Latency: limited
       ? (limited.publishToReceiptMs.p50 ?? 0) / Math.max(1, hookflow.publishToReceiptMs.p50 ?? 1)
       : null,
   };
-  return { round, hookflow, limited, temporalFloor, temporalLocalFloor, ratios };
+  return { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, ratios };
 }
 
 export type RoundResult = Awaited<ReturnType<typeof measureRound>>;
