@@ -4,6 +4,7 @@ import type { TemporalTarget } from '../src/deliveries/start';
 import type { FinalStatus } from '../src/deliveries/status';
 import { finalStatusOf, markFinal } from '../src/deliveries/view';
 import { EndpointGate } from '../src/endpoint-health/gate';
+import { startFanOutPage } from '../src/events/fan-out';
 import { deliveryTransitions } from '../src/metrics';
 import { StatsRecorder } from '../src/stats/recorder';
 import { createBulkReplayActivities } from './bulk-replay';
@@ -54,6 +55,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createBulkReplayActivities(deps.temporal),
     ...createEndpointHealthActivities(deps.temporal, deps.logger),
     ...createOperationalActivities(deps.temporal),
+    /** One page of a large publish's fan-out. */
+    startFanOutPage: (input: { eventId: string; page: number }) => startFanOutPage(deps.temporal, input),
   };
 }
 

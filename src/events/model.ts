@@ -23,8 +23,10 @@ export interface EventDoc {
   deliver_at?: Date | null;
   /** Set once every delivery workflow of the event has been started. */
   dispatched_at: Date | null;
-  /** The initial deliveries, recorded at dispatch. */
+  /** The initial deliveries, recorded at dispatch (none for a large fan-out). */
   delivery_ids: string[];
+  /** How many initial deliveries dispatch started or handed to a fan-out workflow. */
+  deliveries_total?: number;
   created_at: Date;
   updated_at: Date;
 }
@@ -45,6 +47,7 @@ const schema = new Schema<EventDoc>(
     deliver_at: { type: Date, default: null },
     dispatched_at: { type: Date, default: null },
     delivery_ids: { type: [String], default: [] },
+    deliveries_total: { type: Number, default: null },
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );

@@ -5,17 +5,19 @@
 import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
-import { deliveryWorkflowId } from '../delivery-contract';
 import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { fieldError } from '../http/errors';
-import { derivedIds, newId } from '../ids';
+import { newId } from '../ids';
+import { type Dispatched, INLINE_RECIPIENTS, initialDelivery, planFanOut } from './fan-out';
 import { Event, type EventDoc, newEvent } from './model';
 import { type FilterTarget, subscribes } from './routing';
 import type { PublishEventBody } from './schemas';
 
 export interface PublishResult {
   event: EventDoc;
+  /** The deliveries started, or none for a large fan-out, whose `deliveriesTotal` a workflow starts. */
   deliveries: DeliveryDoc[];
+  deliveriesTotal: number;
   duplicate: boolean;
 }
 
@@ -65,12 +67,16 @@ export async function publishEvent(
     if (!isDuplicateKeyError(err)) throw err;
     const existing = await Event.findOne({ project_id: projectId, dedupe_key: body.idempotency_key }).lean();
     if (!existing) throw err;
-    const deliveries = existing.dispatched_at
-      ? await deliveriesById(existing.delivery_ids ?? [])
+    const { deliveries, total } = existing.dispatched_at
+      ? {
+          deliveries: await deliveriesById(existing.delivery_ids ?? []),
+          total: existing.deliveries_total ?? existing.delivery_ids?.length ?? 0,
+        }
       : await dispatch(temporal, existing);
-    return { event: existing, deliveries, duplicate: true };
+    return { event: existing, deliveries, deliveriesTotal: total, duplicate: true };
   }
-  return { event, deliveries: await dispatch(temporal, event, await recipients), duplicate: false };
+  const { deliveries, total } = await dispatch(temporal, event, await recipients);
+  return { event, deliveries, deliveriesTotal: total, duplicate: false };
 }
 
 /** Every endpoint listed is the project's, and the consumer's when the event is for one. */
@@ -141,42 +147,41 @@ export async function subscribedEndpoints(
   return candidates.filter((ep) => event.endpoint_ids || subscribes(ep, event, filterTarget));
 }
 
+/**
+ * Starts the event's deliveries (up to INLINE_RECIPIENTS here, more through a fan-out workflow) and, for an
+ * event that can be repeated (an idempotency key), marks it dispatched with what the repeat answers.
+ */
 async function dispatch(
   temporal: TemporalTarget,
   event: EventDoc,
   recipients?: EndpointDoc[],
-): Promise<DeliveryDoc[]> {
-  // Ids derived from (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
-  const deliveries = await startDeliveries(
-    temporal,
-    (recipients ?? (await subscribedEndpoints(event))).map((endpoint) => {
-      const id = derivedIds.initialDelivery(event._id, endpoint._id);
-      return {
-        view: {
-          _id: id,
-          project_id: event.project_id,
-          consumer_id: endpoint.consumer_id ?? null,
-          endpoint_id: endpoint._id,
-          event_id: event._id,
-          event_type: event.event_type,
-          url: endpoint.url,
-          trigger: 'initial' as const,
-          replay_of_delivery_id: null,
-          workflow_id: deliveryWorkflowId(id),
-          deliver_at: event.deliver_at ?? null,
-        },
-        endpoint,
-      };
-    }),
-  );
+): Promise<Dispatched> {
+  const all = recipients ?? (await subscribedEndpoints(event));
+  let dispatched: Dispatched;
+  if (all.length > INLINE_RECIPIENTS) {
+    await planFanOut(temporal, event, all);
+    dispatched = { deliveries: [], total: all.length };
+  } else {
+    // Ids derived from (event, endpoint): a repeated dispatch finds the deliveries the first one stored.
+    const deliveries = await startDeliveries(
+      temporal,
+      all.map((endpoint) => initialDelivery(event, endpoint)),
+    );
+    dispatched = { deliveries, total: deliveries.length };
+  }
   // Only a repeat with the same idempotency key reads the mark; an event without one cannot be repeated.
-  if (event.idempotency_key === null) return deliveries;
+  if (event.idempotency_key === null) return dispatched;
   const at = new Date();
   await Event.collection.updateOne(
     { _id: event._id as never },
     {
-      $set: { dispatched_at: at, delivery_ids: deliveries.map((d) => d._id), updated_at: at },
+      $set: {
+        dispatched_at: at,
+        delivery_ids: dispatched.deliveries.map((d) => d._id),
+        deliveries_total: dispatched.total,
+        updated_at: at,
+      },
     },
   );
-  return deliveries;
+  return dispatched;
 }

@@ -14,6 +14,7 @@ import type { RouteDocs } from '../http/openapi';
 import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { eventsPublished } from '../metrics';
+import { INLINE_RECIPIENTS } from './fan-out';
 import { Event, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
 import { sampleEventType, subscribes } from './routing';
@@ -34,7 +35,11 @@ const IdempotencyHeader = z.object({
 });
 const Published = EventResource.extend({
   is_duplicate: z.boolean(),
-  deliveries: z.array(DeliveryResource),
+  deliveries: z.array(DeliveryResource).meta({
+    description: `The deliveries, started; empty for more than ${INLINE_RECIPIENTS} recipients, whose deliveries a fan-out workflow starts.`,
+  }),
+  deliveries_total: z.number().meta({ description: 'How many deliveries the event gets (listed or not).' }),
+  deliveries_url: z.string().meta({ description: 'Where to list them: /v1/deliveries?event_id=…' }),
 }).meta({ id: 'PublishedEvent' });
 
 const EndpointPath = z.object({ id: resourceId('ep') });
@@ -111,12 +116,14 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     ]);
     const result = await publishEvent(temporal, auth(ctx).projectId, body, consumerId);
     eventsPublished.inc({ result: result.duplicate ? 'duplicate' : 'accepted' });
-    ctx.state.log = { event_id: result.event._id, deliveries: result.deliveries.length };
+    ctx.state.log = { event_id: result.event._id, deliveries: result.deliveriesTotal };
     ctx.status = result.duplicate ? 200 : 202;
     ctx.body = {
       ...presentEvent(result.event),
       is_duplicate: result.duplicate,
       deliveries: result.deliveries.map(presentDelivery),
+      deliveries_total: result.deliveriesTotal,
+      deliveries_url: `/v1/deliveries?event_id=${result.event._id}`,
     };
   });
 
@@ -148,6 +155,8 @@ export function eventRoutes(temporal: TemporalTarget): Router {
       ...presentEvent(result.event),
       is_duplicate: false,
       deliveries: result.deliveries.map(presentDelivery),
+      deliveries_total: result.deliveriesTotal,
+      deliveries_url: `/v1/deliveries?event_id=${result.event._id}`,
     };
   });
 
