@@ -42,6 +42,8 @@ export interface BenchOptions {
    * match) and a payload filter on every endpoint: what validation and filtering cost a publish.
    */
   routing: boolean;
+  /** Only the fan-out measurement: publish answer times at 1, 10, 500 and 5 000 recipients. */
+  fanout: boolean;
 }
 
 export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
@@ -60,6 +62,7 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
       'single-process': { type: 'boolean', default: false },
       limiter: { type: 'boolean', default: false },
       routing: { type: 'boolean', default: false },
+      fanout: { type: 'boolean', default: false },
     },
   });
   const singleProcess = values['single-process'];
@@ -77,5 +80,6 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
     profileDir: values.profile ? mkdtempSync(join(tmpdir(), 'hookflow-profile-')) : null,
     limiter: values.limiter,
     routing: values.routing,
+    fanout: values.fanout,
   };
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger';
 import { installRuntime } from '../src/temporal';
 import { delayed, Receiver, type Responder, status } from '../test/helpers/receiver';
 import { type EmbeddedServers, HOOKFLOW_HOME, startEmbeddedServers } from '../test/helpers/stack';
+import { measureFanOut } from './fan-out';
 import { measureNetworkFloor } from './floors';
 import type { Servers } from './hookflow';
 import { processUsage, type Receipt } from './measure';
@@ -73,7 +74,14 @@ async function main() {
   const { profileDir: _, roles: __, soakMinutes, ...settings } = options;
   let result: { kind: string } & Record<string, unknown>;
   try {
-    if (soakMinutes) {
+    if (options.fanout) {
+      result = {
+        kind: 'fanout',
+        machine,
+        settings,
+        ...(await measureFanOut(options, target, bench.receiver.url(''))),
+      };
+    } else if (soakMinutes) {
       const figures = await soak(options, target, bench.receiver.url(''), soakMinutes);
       result = { kind: 'soak', machine, settings, soak: figures };
     } else {
