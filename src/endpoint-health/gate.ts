@@ -19,6 +19,8 @@ const WAKE_EARLY_MS = 1_500;
 export const RELEASE_SAFETY_MS = 60 * 60_000;
 /** A delivery that found no place in flight looks again after this. */
 const IN_FLIGHT_RETRY_MS = 1_000;
+/** Room left for the time between a request leaving and reaching its receiver (a connection, a busy loop). */
+const TRANSIT_MARGIN_MS = 50;
 /** A lease outlives the request by this much before another worker may take it back. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -122,7 +124,8 @@ export class EndpointGate {
       );
       if (!lease) throw this.held(req, { reason: 'in_flight', waitMs: IN_FLIGHT_RETRY_MS, slotAt: null });
     }
-    const lateness = rate ? ((rateBurst(rate) - 1) * 1000) / rate : 0;
+    // Late by up to (burst - 1) slots, less what the request's own transit may add on the way.
+    const lateness = rate ? Math.max(0, ((rateBurst(rate) - 1) * 1000) / rate - TRANSIT_MARGIN_MS) : 0;
     return {
       probe,
       ready: async () => {
