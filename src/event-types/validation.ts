@@ -2,6 +2,7 @@
 // compiled once per schema version and cached; a payload that does not match is a 422 pointing into it.
 import Ajv2020, { type ErrorObject, type ValidateFunction } from 'ajv/dist/2020';
 import { ZodError } from 'zod';
+import { measure } from '../http/body';
 import { RequestValidationError } from '../http/errors';
 
 // `format` is an annotation in 2020-12 unless a schema opts into assertion: not checked. allErrors: a sender
@@ -42,14 +43,6 @@ function validatorFor(key: string, schemaJson: string): ValidateFunction {
   return validate;
 }
 
-function depthOf(value: unknown, limit: number): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  if (limit <= 0) return 1;
-  let deepest = 0;
-  for (const child of Object.values(value)) deepest = Math.max(deepest, depthOf(child, limit - 1));
-  return deepest + 1;
-}
-
 function pathOf(pointer: string): (string | number)[] {
   if (!pointer) return [];
   return pointer
@@ -77,7 +70,7 @@ export function assertMatches(
   value: unknown,
   base: (string | number)[],
 ): void {
-  if (depthOf(value, MAX_DEPTH) > MAX_DEPTH) {
+  if (measure(value, MAX_DEPTH, Number.POSITIVE_INFINITY).depth > MAX_DEPTH) {
     throw new RequestValidationError(
       'body',
       new ZodError([

@@ -47,7 +47,11 @@ export function jsonBody(maxBytes: number) {
 }
 
 /** Nesting depth and number of values, stopping as soon as either limit is passed. */
-function measure(value: unknown): { depth: number; values: number } {
+export function measure(
+  value: unknown,
+  maxDepth = MAX_DEPTH,
+  maxValues = MAX_VALUES,
+): { depth: number; values: number } {
   let depth = 0;
   let values = 0;
   const stack: [unknown, number][] = [[value, 0]];
@@ -55,7 +59,7 @@ function measure(value: unknown): { depth: number; values: number } {
     const [v, d] = stack.pop() as [unknown, number];
     values++;
     if (d > depth) depth = d;
-    if (depth > MAX_DEPTH || values > MAX_VALUES) break;
+    if (depth > maxDepth || values > maxValues) break;
     if (v !== null && typeof v === 'object') {
       for (const child of Object.values(v)) stack.push([child, d + 1]);
     }

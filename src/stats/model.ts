@@ -4,6 +4,8 @@
 import { model, Schema } from 'mongoose';
 import type { Sketch } from './sketch';
 
+export const HOUR_MS = 3_600_000;
+
 export interface StatsBucketDoc {
   _id: string;
   /** An endpoint id or a project id. */

@@ -4,10 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FinalStatus } from '../deliveries/status';
 import { isOperationalEndpoint } from '../delivery-contract';
-import { StatsBucket, type StatsBucketDoc } from './model';
+import { HOUR_MS, StatsBucket, type StatsBucketDoc } from './model';
 import { addTo } from './sketch';
-
-const HOUR_MS = 3_600_000;
 
 interface Pending {
   doc: StatsBucketDoc;

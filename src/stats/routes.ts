@@ -8,10 +8,9 @@ import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
-import { StatsBucket, type StatsBucketDoc } from './model';
+import { HOUR_MS, StatsBucket, type StatsBucketDoc } from './model';
 import { merge, quantile, type Sketch } from './sketch';
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 /** Buckets in one answer at most: a month of hours, a year of days. */
 const MAX_BUCKETS = { hour: 24 * 31, day: 366 } as const;
