@@ -28,7 +28,11 @@ function targetFilter(op: OperationDoc): QueryFilter<DeliveryDoc> {
     ...(f.endpoint_id ? { endpoint_id: f.endpoint_id } : {}),
     ...(f.event_type ? { event_type: f.event_type } : {}),
     ...(f.status ? { status: f.status } : {}),
-    ...createdBetween(f.since ? new Date(f.since) : undefined, f.until ? new Date(f.until) : undefined),
+    ...createdBetween(
+      'dlv',
+      f.since ? new Date(f.since) : undefined,
+      f.until ? new Date(f.until) : undefined,
+    ),
   };
 }
 
@@ -48,7 +52,7 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
     async planReplayPages(operationId: string): Promise<number> {
       const op = await loadOperation(operationId);
       const ids = (
-        await Delivery.find({ ...targetFilter(op), _id: { $lt: op.before_id } }, { _id: 1 })
+        await Delivery.find({ $and: [targetFilter(op), { _id: { $lt: op.before_id } }] }, { _id: 1 })
           .sort({ _id: 1 })
           .lean()
       ).map((d) => d._id);

@@ -75,6 +75,7 @@ const ferretSources = [
   'tools/ferretdb/go.sum',
   'tools/ferretdb/main.go',
   'tools/ferretdb/patch.mjs',
+  'tools/ferretdb/_patch/pushdown.go',
 ];
 once(
   'ferretdb',

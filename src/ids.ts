@@ -22,6 +22,17 @@ function encodeBytes(bytes: Uint8Array): string {
   return out;
 }
 
+/**
+ * The `_id` range of the objects with `prefix` whose id time is in [since, until): ids sort by it, so a list
+ * filtered by time reads one stretch of an index ending in `_id`.
+ */
+export function idTimeRange(prefix: IdPrefix, since: Date | undefined, until: Date | undefined) {
+  return {
+    ...(since ? { $gte: `${prefix}_${encodeTime(since.getTime())}` } : {}),
+    ...(until ? { $lt: `${prefix}_${encodeTime(until.getTime())}` } : {}),
+  };
+}
+
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeBytes(randomBytes(10))}`;
 }

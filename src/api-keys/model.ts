@@ -20,7 +20,7 @@ export interface ApiKeyDoc {
 const schema = new Schema<ApiKeyDoc>(
   {
     _id: { type: String, required: true },
-    project_id: { type: String, required: true, index: true },
+    project_id: { type: String, required: true },
     name: { type: String, default: '' },
     prefix: { type: String, required: true },
     hash: { type: String, required: true, unique: true },
@@ -28,6 +28,7 @@ const schema = new Schema<ApiKeyDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false },
 );
+schema.index({ project_id: 1, _id: 1 });
 
 export const ApiKey = model<ApiKeyDoc>('ApiKey', schema, 'api_keys');
 

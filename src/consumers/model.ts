@@ -29,6 +29,7 @@ const schema = new Schema<ConsumerDoc>(
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
 schema.index({ project_id: 1, uid_key: 1 }, { unique: true });
+schema.index({ project_id: 1, _id: 1 });
 
 export const Consumer = model<ConsumerDoc>('Consumer', schema, 'consumers');
 

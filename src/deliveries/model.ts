@@ -74,9 +74,12 @@ const schema = new Schema<DeliveryDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false },
 );
-schema.index({ project_id: 1, endpoint_id: 1 });
-schema.index({ project_id: 1, event_id: 1 });
-schema.index({ project_id: 1, status: 1 });
+// Lists go newest first by `_id` within a project, filtered by one of these fields at most (the rest is
+// checked row by row): each index ends in `_id`, so a page is read in order and reading stops after it.
+schema.index({ project_id: 1, _id: 1 });
+for (const field of ['status', 'endpoint_id', 'consumer_id', 'event_id', 'event_type']) {
+  schema.index({ project_id: 1, [field]: 1, _id: 1 });
+}
 
 export const Delivery = model<DeliveryDoc>('Delivery', schema, 'deliveries');
 

@@ -121,7 +121,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
       ...(q.event_id ? { event_id: q.event_id } : {}),
       ...(q.event_type ? { event_type: q.event_type } : {}),
       ...(q.status ? { status: q.status } : {}),
-      ...createdBetween(q.since, q.until),
+      ...createdBetween('dlv', q.since, q.until),
     };
     ctx.body = await listPage(Delivery, filter, q, presentDelivery);
   });

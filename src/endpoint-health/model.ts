@@ -61,13 +61,13 @@ export const HeldDelivery = model<HeldDeliveryDoc>(
     {
       _id: String,
       project_id: String,
-      endpoint_id: { type: String, index: true },
+      endpoint_id: String,
       workflow_id: String,
       reason: String,
       held_at: Date,
     },
     { versionKey: false },
-  ),
+  ).index({ endpoint_id: 1, _id: 1 }),
   'held_deliveries',
 );
 

@@ -51,7 +51,7 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 const schema = new Schema<EndpointDoc>(
   {
     _id: { type: String, required: true },
-    project_id: { type: String, required: true, index: true },
+    project_id: { type: String, required: true },
     consumer_id: { type: String, default: null },
     operational: { type: Boolean, default: false },
     url: { type: String, required: true },
@@ -86,6 +86,10 @@ const schema = new Schema<EndpointDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
+// Lists (newest first), and a publish's recipients: those of one consumer, or all active ones.
+schema.index({ project_id: 1, _id: 1 });
+schema.index({ project_id: 1, status: 1, _id: 1 });
+schema.index({ project_id: 1, consumer_id: 1, status: 1, _id: 1 });
 
 export const Endpoint = model<EndpointDoc>('Endpoint', schema, 'endpoints');
 

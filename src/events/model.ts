@@ -52,7 +52,9 @@ const schema = new Schema<EventDoc>(
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
 schema.index({ project_id: 1, dedupe_key: 1 }, { unique: true });
-schema.index({ project_id: 1, event_type: 1 });
+schema.index({ project_id: 1, _id: 1 });
+schema.index({ project_id: 1, event_type: 1, _id: 1 });
+schema.index({ project_id: 1, consumer_id: 1, _id: 1 });
 
 export const Event = model<EventDoc>('Event', schema, 'events');
 

@@ -164,11 +164,16 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const q = parseQuery(ctx, ListQuery);
     const { projectId } = auth(ctx);
     const filter = {
-      project_id: projectId,
-      ...(await eventScope(ctx)),
-      ...(q.event_type ? { event_type: q.event_type } : {}),
-      ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
-      ...createdBetween(q.since, q.until),
+      $and: [
+        {
+          project_id: projectId,
+          ...(q.event_type ? { event_type: q.event_type } : {}),
+          ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
+        },
+        // Both on _id: kept apart so neither replaces the other.
+        await eventScope(ctx),
+        createdBetween('evt', q.since, q.until),
+      ],
     };
     ctx.body = await listPage(Event, filter, q, presentEvent);
   });

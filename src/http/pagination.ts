@@ -1,6 +1,6 @@
 import type { Model, QueryFilter } from 'mongoose';
 import { z } from 'zod';
-import { ID_PATTERN } from '../ids';
+import { ID_PATTERN, type IdPrefix, idTimeRange } from '../ids';
 
 /** `limit` and `cursor` of every list: ids sort by creation time, lists go newest first. */
 export const pageQuery = {
@@ -28,7 +28,9 @@ export async function listPage<D extends { _id: string }, T>(
   query: { limit: number; cursor?: string },
   present: (d: D) => T,
 ) {
-  const withCursor = (query.cursor ? { ...filter, _id: { $lt: query.cursor } } : filter) as QueryFilter<D>;
+  const withCursor = (
+    query.cursor ? { $and: [filter, { _id: { $lt: query.cursor } }] } : filter
+  ) as QueryFilter<D>;
   // One more than asked for: it only tells whether there is a next page.
   const docs = (await model
     .find(withCursor)
@@ -40,8 +42,10 @@ export async function listPage<D extends { _id: string }, T>(
   return { data: shown.map(present), next_cursor: more ? shown[shown.length - 1]._id : null };
 }
 
-/** `since` inclusive, `until` exclusive, on created_at. */
-export function createdBetween(since: Date | undefined, until: Date | undefined) {
-  if (!since && !until) return {};
-  return { created_at: { ...(since ? { $gte: since } : {}), ...(until ? { $lt: until } : {}) } };
+/**
+ * `since` inclusive, `until` exclusive, on the time in the object's id: when it was created, or, for a
+ * delivery a publish or bulk operation made, when that event or operation was accepted.
+ */
+export function createdBetween(prefix: IdPrefix, since: Date | undefined, until: Date | undefined) {
+  return since || until ? { _id: idTimeRange(prefix, since, until) } : {};
 }

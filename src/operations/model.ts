@@ -39,7 +39,7 @@ export interface OperationDoc {
 const schema = new Schema<OperationDoc>(
   {
     _id: { type: String, required: true },
-    project_id: { type: String, required: true, index: true },
+    project_id: { type: String, required: true },
     kind: { type: String, enum: ['replay', 'recover'], required: true },
     filter: { type: Schema.Types.Mixed, default: {} },
     before_id: { type: String, required: true },
@@ -55,6 +55,7 @@ const schema = new Schema<OperationDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
+schema.index({ project_id: 1, _id: 1 });
 
 export const Operation = model<OperationDoc>('Operation', schema, 'operations');
 

@@ -40,9 +40,9 @@ func main() {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Logger:    logger,
-		Handler:   "sqlite",
+		Listener: ferretdb.ListenerConfig{TCP: *listen},
+		Logger:   logger,
+		Handler:  "sqlite",
 		// WAL with synchronous=normal, as the Temporal dev server runs: a commit survives the process
 		// crashing (it is in the WAL) without an fsync per write; only an OS crash can lose the last ones.
 		SQLiteURL: "file:" + *dir + "/?_pragma=synchronous(normal)",
@@ -63,7 +63,7 @@ func main() {
 		}()
 	}
 
-	go indexIDPaths(ctx, *dir, logger)
+	go indexIDValues(ctx, *dir, logger)
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, *dir)
 	if err := f.Run(ctx); err != nil {
@@ -72,12 +72,12 @@ func main() {
 	}
 }
 
-// indexIDPaths gives every collection table an index on the exact expression FerretDB v1.24's SQLite backend
-// looks documents up with (`_ferretdb_sjson->'$._id'`). Its own _id index is on `_ferretdb_sjson->"_id"`,
-// which SQLite's planner does not match, so every find, update and delete by _id scanned the whole table.
-// Tables appear as collections are created, so this looks again every second; the index is invisible to
-// FerretDB's metadata and goes away with its table.
-func indexIDPaths(ctx context.Context, dir string, logger *slog.Logger) {
+// indexIDValues gives every collection table made by an earlier build an index on the expression the patched
+// backend finds documents by `_id` with (`_ferretdb_sjson->>'$._id'`); tables made by this build have it as
+// their `_id_` index. It also drops the `_id` JSON-text index earlier builds of this command added. Tables
+// appear as collections are created, so this looks again every second; the index is invisible to FerretDB's
+// metadata and goes away with its table.
+func indexIDValues(ctx context.Context, dir string, logger *slog.Logger) {
 	dbs := map[string]*sql.DB{}
 	defer func() {
 		for _, db := range dbs {
@@ -102,7 +102,7 @@ func indexIDPaths(ctx context.Context, dir string, logger *slog.Logger) {
 				db.SetMaxOpenConns(1)
 				dbs[file] = db
 			}
-			if err := ensureIDPathIndexes(ctx, db); err != nil {
+			if err := ensureIDValueIndexes(ctx, db); err != nil {
 				logger.Debug("indexing _id paths", "file", file, "error", err)
 			}
 		}
@@ -115,9 +115,10 @@ func indexIDPaths(ctx context.Context, dir string, logger *slog.Logger) {
 	}
 }
 
-func ensureIDPathIndexes(ctx context.Context, db *sql.DB) error {
+func ensureIDValueIndexes(ctx context.Context, db *sql.DB) error {
 	rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM _ferretdb_collections AS t
-		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = t.table_name || '__id_path')`)
+		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = t.table_name
+			AND (name = t.table_name || '__id_value' OR (name = t.table_name || '__id_' AND sql LIKE '%->>''$._id''%')))`)
 	if err != nil {
 		return err
 	}
@@ -133,8 +134,11 @@ func ensureIDPathIndexes(ctx context.Context, db *sql.DB) error {
 	_ = rows.Close()
 
 	for _, table := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->'$._id')`, table+"__id_path", table)
+		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->>'$._id')`, table+"__id_value", table)
 		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+		if _, err := db.ExecContext(ctx, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, table+"__id_path")); err != nil {
 			return err
 		}
 	}
