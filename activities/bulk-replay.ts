@@ -20,7 +20,7 @@ import {
 
 const START_CONCURRENCY = 16;
 
-function targetFilter(op: OperationDoc): QueryFilter<DeliveryDoc> {
+export function targetFilter(op: Pick<OperationDoc, 'project_id' | 'filter'>): QueryFilter<DeliveryDoc> {
   const f = op.filter;
   return {
     project_id: op.project_id,

@@ -48,6 +48,12 @@ export async function startHookflow(options: BenchOptions, servers: Servers, con
     if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
     return json;
   };
+  const get = async (path: string, key: string) => {
+    const res = await pool.request({ method: 'GET', path, headers: { authorization: `Bearer ${key}` } });
+    const json = (await res.body.json()) as Record<string, unknown>;
+    if (res.statusCode >= 300) throw new Error(`${path}: ${res.statusCode} ${JSON.stringify(json)}`);
+    return json;
+  };
   const project = await call('/v1/projects', adminKey, { name: 'bench' });
   /** Each role's JS heap in use (MiB), from its own /metrics: the worker-only process serves them on its port. */
   const heapUsedMiB = async (role: Role) => {
@@ -58,8 +64,10 @@ export async function startHookflow(options: BenchOptions, servers: Servers, con
   };
   return {
     pids,
+    projectId: project.id as string,
     key: (project.api_key as { key: string }).key,
     call,
+    get,
     heapUsedMiB,
     async stop() {
       await pool.close();

@@ -44,6 +44,8 @@ export interface BenchOptions {
   routing: boolean;
   /** Only the fan-out measurement: publish answer times at 1, 10, 500 and 5 000 recipients. */
   fanout: boolean;
+  /** Only the store measurement: query latencies at 10k, 100k and 1M deliveries (up to this many). */
+  scale: number | null;
 }
 
 export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
@@ -63,6 +65,8 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
       limiter: { type: 'boolean', default: false },
       routing: { type: 'boolean', default: false },
       fanout: { type: 'boolean', default: false },
+      scale: { type: 'boolean', default: false },
+      'scale-max': { type: 'string', default: '1000000' },
     },
   });
   const singleProcess = values['single-process'];
@@ -81,5 +85,6 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
     limiter: values.limiter,
     routing: values.routing,
     fanout: values.fanout,
+    scale: values.scale ? Number(values['scale-max']) : null,
   };
 }

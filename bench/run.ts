@@ -21,6 +21,7 @@ import { processUsage, type Receipt } from './measure';
 import { type BenchOptions, parseBenchOptions } from './options';
 import { printRound, summarize, writeResult } from './report';
 import { type BenchReceiver, measureRound, type RoundResult } from './round';
+import { measureScale } from './scale';
 import { soak } from './soak';
 
 /** The test receiver, answering every path 204 (or 500 at --failure-rate, after --latency-ms). */
@@ -74,7 +75,14 @@ async function main() {
   const { profileDir: _, roles: __, soakMinutes, ...settings } = options;
   let result: { kind: string } & Record<string, unknown>;
   try {
-    if (options.fanout) {
+    if (options.scale) {
+      result = {
+        kind: 'scale',
+        machine,
+        settings,
+        ...(await measureScale(options, target, bench.receiver.url(''))),
+      };
+    } else if (options.fanout) {
       result = {
         kind: 'fanout',
         machine,
