@@ -87,8 +87,8 @@ export async function measureScale(options: BenchOptions, servers: Servers, rece
     const events: EventDoc[] = [];
     const deliveries: DeliveryDoc[] = [];
     const flush = async () => {
-      await Event.collection.insertMany(events.splice(0) as never[]);
-      await Delivery.collection.insertMany(deliveries.splice(0) as never[]);
+      if (events.length) await Event.collection.insertMany(events.splice(0) as never[]);
+      if (deliveries.length) await Delivery.collection.insertMany(deliveries.splice(0) as never[]);
     };
     while (stored < target) {
       const n = stored / ENDPOINTS_PER_CONSUMER;

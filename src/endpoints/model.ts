@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CircuitResource, type EndpointHealthDoc, presentCircuit } from '../endpoint-health/model';
 import { type BreakerSettings, DEFAULT_BREAKER } from '../endpoint-health/settings';
 import { DEFAULT_RETRY, type RetrySettings } from '../retry-schedule';
+import { bumpRoutingStamp } from './routing-stamp';
 
 export const ENDPOINT_STATUSES = ['active', 'paused', 'disabled'] as const;
 export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
@@ -86,10 +87,29 @@ const schema = new Schema<EndpointDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
+// Every write bumps the project's routing stamp once it is done: API processes then read the endpoints
+// afresh for the next publish. All writes go through these model methods (the driver's would skip this).
+for (const op of [
+  'updateOne',
+  'updateMany',
+  'findOneAndUpdate',
+  'findOneAndDelete',
+  'deleteOne',
+  'deleteMany',
+] as const) {
+  schema.post(op, async function () {
+    const projectId = (this.getFilter() as { project_id?: unknown }).project_id;
+    await bumpRoutingStamp(typeof projectId === 'string' ? projectId : undefined);
+  });
+}
+schema.post('save', async (doc) => {
+  await bumpRoutingStamp(doc.project_id);
+});
+
 // Lists (newest first), and a publish's recipients: those of one consumer, or all active ones.
 schema.index({ project_id: 1, _id: 1 });
 schema.index({ project_id: 1, status: 1, _id: 1 });
-schema.index({ project_id: 1, consumer_id: 1, status: 1, _id: 1 });
+schema.index({ project_id: 1, consumer_id: 1, _id: 1 });
 
 export const Endpoint = model<EndpointDoc>('Endpoint', schema, 'endpoints');
 

@@ -6,6 +6,7 @@ import { isDuplicateKeyError } from '../db';
 import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { Endpoint, type EndpointDoc } from '../endpoints/model';
+import { activeEndpointsOf } from '../endpoints/recipients-cache';
 import { fieldError } from '../http/errors';
 import { newId } from '../ids';
 import { type Dispatched, INLINE_RECIPIENTS, initialDelivery, planFanOut } from './fan-out';
@@ -98,13 +99,10 @@ async function assertEndpointsExist(
   }
 }
 
-/**
- * Reads deliveries one _id at a time: FerretDB serves `_id` equality from its index but scans the whole
- * collection for anything else, `$in` included.
- */
 async function deliveriesById(ids: string[]): Promise<DeliveryDoc[]> {
-  const found = await Promise.all(ids.map((id) => Delivery.findById(id).lean()));
-  return (found.filter((d) => d !== null) as DeliveryDoc[]).sort((a, b) => (a._id < b._id ? -1 : 1));
+  return (await Delivery.find({ _id: { $in: ids } })
+    .sort({ _id: 1 })
+    .lean()) as DeliveryDoc[];
 }
 
 /**
@@ -125,16 +123,20 @@ export async function subscribedEndpoints(
     | 'headers'
   >,
 ): Promise<EndpointDoc[]> {
-  const candidates = (await Endpoint.collection
-    .find({
-      project_id: event.project_id,
-      // hookflow's own events go to operational endpoints, and only they.
-      operational: event.operational ? true : { $ne: true },
-      ...(event.consumer_id ? { consumer_id: event.consumer_id } : {}),
-      status: 'active',
-      ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
-    } as never)
-    .toArray()) as unknown as EndpointDoc[];
+  // hookflow's own events go to operational endpoints, and only they.
+  const operational = (ep: EndpointDoc) => (ep.operational === true) === (event.operational === true);
+  const candidates =
+    event.consumer_id || event.endpoint_ids
+      ? ((await Endpoint.collection
+          .find({
+            project_id: event.project_id,
+            operational: event.operational ? true : { $ne: true },
+            ...(event.consumer_id ? { consumer_id: event.consumer_id } : {}),
+            status: 'active',
+            ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
+          } as never)
+          .toArray()) as unknown as EndpointDoc[])
+      : (await activeEndpointsOf(event.project_id)).filter(operational);
   let target: ReturnType<FilterTarget> | undefined;
   const filterTarget: FilterTarget = () => {
     target ??= {

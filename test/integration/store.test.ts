@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
 import { useStack } from '../helpers/harness';
+import { status } from '../helpers/receiver';
 
 // biome-ignore lint/suspicious/noExplicitAny: documents and filters of every shape.
 type Doc = any;
@@ -130,6 +131,35 @@ describe('the embedded store', () => {
       assert.equal((await collection.deleteMany({ _id: { $in: ['same', 'nothing'] } })).deletedCount, 1);
       assert.equal(await collection.countDocuments({ _id: 'other' }), 1);
     });
+  });
+
+  it('routes a publish to the whole project by its endpoints as they are after every change', async () => {
+    // The API keeps the project's endpoints in memory (src/endpoints/recipients-cache.ts): each change, by
+    // the API or by the worker, must reach the very next publish.
+    const type = 'stamp.check';
+    const total = async () => (await h.publish({ event_type: type, payload: {} })).deliveries_total;
+    assert.equal(await total(), 0);
+    const a = await h.createEndpoint('/stamp-a', { event_types: [type] });
+    assert.equal(await total(), 1);
+    const b = await h.createEndpoint('/stamp-b', { event_types: ['stamp.*'] });
+    assert.equal(await total(), 2);
+    assert.equal((await h.api('PATCH', `/v1/endpoints/${b.id}`, { status: 'paused' })).status, 200);
+    assert.equal(await total(), 1);
+    assert.equal(
+      (await h.api('PATCH', `/v1/endpoints/${b.id}`, { event_types: ['other'], status: 'active' })).status,
+      200,
+    );
+    assert.equal(await total(), 1);
+    // The worker disables `a` on its 410.
+    h.receiver.script('/stamp-a', status(410));
+    const sent = await h.publish({ event_type: type, payload: {} });
+    await h.waitForStatus(sent.deliveries[0].id, 'failed');
+    assert.equal((await h.api('GET', `/v1/endpoints/${a.id}`)).body.status, 'disabled');
+    assert.equal(await total(), 0);
+    assert.equal((await h.api('PATCH', `/v1/endpoints/${b.id}`, { event_types: [type] })).status, 200);
+    assert.equal(await total(), 1);
+    assert.equal((await h.api('DELETE', `/v1/endpoints/${b.id}`)).status, 204);
+    assert.equal(await total(), 0);
   });
 
   it("serves every query hookflow's API and worker make from an index", async () => {
