@@ -37,6 +37,29 @@ export const SearchAttributes = {
   circuitState: defineSearchAttributeKey('HookflowCircuitState', SearchAttributeType.KEYWORD),
 };
 
+/**
+ * A delivery's status as Temporal shows it. HookflowDeliveryStatus follows the status while the workflow runs
+ * and is set to `failed` or `cancelled` when it ends so; a delivery that succeeds leaves it as it was (an
+ * upsert is a billable action of its own), so a Completed workflow without `failed` or `cancelled` succeeded.
+ * The visibility queries of each final status are QUERY_BY_STATUS.
+ */
+export function statusInTemporal(
+  executionStatus: string,
+  searchAttribute: string | undefined,
+): string | undefined {
+  const completed = executionStatus.toUpperCase() === 'COMPLETED';
+  return completed && searchAttribute !== 'failed' && searchAttribute !== 'cancelled'
+    ? 'succeeded'
+    : searchAttribute;
+}
+
+/** Visibility queries for the final statuses (the others: `HookflowDeliveryStatus = '<status>'`). */
+export const QUERY_BY_STATUS = {
+  succeeded: "ExecutionStatus = 'Completed' AND HookflowDeliveryStatus NOT IN ('failed', 'cancelled')",
+  failed: "HookflowDeliveryStatus = 'failed'",
+  cancelled: "HookflowDeliveryStatus = 'cancelled'",
+} as const;
+
 /** Workflow input: ids and a snapshot of the retry settings, never secrets or the payload. */
 export interface DeliveryWorkflowInput {
   deliveryId: string;
@@ -51,6 +74,11 @@ export interface DeliveryWorkflowInput {
   firstAttempt: 'local';
   /** Published with deliver_at: the first attempt waits until then (ISO). */
   deliverAt?: string;
+  /**
+   * Since 4-actions: success leaves HookflowDeliveryStatus as it was (statusInTemporal). In the input rather
+   * than behind a patch: a patch marker would add two history events to every delivery to save one.
+   */
+  successShownBy?: 'execution-status';
   /**
    * The rest of the delivery's view, so that its first attempt can store the view if the API has not yet: the
    * API starts a publish's workflows while it stores their views.

@@ -114,7 +114,7 @@ async function deliver(input: DeliveryWorkflowInput): Promise<DeliveryOutcome> {
     state.nextAttemptAt = null;
     const asked = transition(state.status, event) as FinalStatus;
     if (!recordOnView || asked === 'succeeded') {
-      move(event);
+      move(event, asked !== 'succeeded' || input.successShownBy !== 'execution-status');
       return { status: asked, attemptsThisRun: state.attemptsThisRun };
     }
     // The view's answer is the outcome: an attempt may have ended the delivery before this run saw it (a

@@ -84,6 +84,7 @@ export function deliveryWorkflowInput(
     retry: endpoint.retry,
     timeoutMs: endpoint.timeout_ms,
     firstAttempt: 'local',
+    successShownBy: 'execution-status',
     ...(delivery.deliver_at && delivery.deliver_at > new Date()
       ? { deliverAt: delivery.deliver_at.toISOString() }
       : {}),

@@ -6,7 +6,7 @@ import { after, before } from 'node:test';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import { type DeliveryStatus, FINAL_STATUSES } from '../../src/deliveries/status';
-import { SearchAttributes } from '../../src/delivery-contract';
+import { SearchAttributes, statusInTemporal } from '../../src/delivery-contract';
 import { type ReceivedRequest, Receiver } from './receiver';
 import { type ApiResponse, eventually, type Stack, type StackOptions, startStack } from './stack';
 
@@ -117,7 +117,10 @@ export function useStack(options: HarnessOptions = {}): Harness {
         () => handle.describe(),
         (d) => d.status.name !== 'RUNNING',
       );
-      const status = description.typedSearchAttributes.get(SearchAttributes.status) as string;
+      const status = statusInTemporal(
+        description.status.name,
+        description.typedSearchAttributes.get(SearchAttributes.status) as string | undefined,
+      ) as string;
       return { description, status };
     },
     verifySignature: (secret, req) =>

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { deliveryWorkflowInput } from '../../src/deliveries/start';
-import { deliveryWorkflowId, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
+import { deliveryWorkflowId, QUERY_BY_STATUS, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
 import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
 import { viewsReconciled } from '../../src/metrics';
@@ -138,7 +138,7 @@ describe('operating with the temporal CLI (README commands)', () => {
       async () => {
         let n = 0;
         for await (const _ of h.stack.client.workflow.list({
-          query: `HookflowEndpointId = '${endpointId}' AND HookflowDeliveryStatus = '${deliveryStatus}'`,
+          query: `HookflowEndpointId = '${endpointId}' AND ${QUERY_BY_STATUS[deliveryStatus as keyof typeof QUERY_BY_STATUS] ?? `HookflowDeliveryStatus = '${deliveryStatus}'`}`,
         }))
           n++;
         return n;

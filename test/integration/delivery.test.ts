@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Delivery } from '../../src/deliveries/model';
 import { finalStatusOf, markFinal } from '../../src/deliveries/view';
+import { QUERY_BY_STATUS, SearchAttributes } from '../../src/delivery-contract';
 import { Event } from '../../src/events/model';
 import { createEventReader } from '../../src/events/reader';
 import { useStack } from '../helpers/harness';
@@ -57,16 +58,18 @@ describe('delivery', () => {
 
     // The same delivery in Temporal: by workflow id, search attributes and memo.
     const handle = h.stack.client.workflow.getHandle(view.workflow_id);
-    const { description, status: statusAttribute } = await h.closedWorkflow(view.workflow_id);
+    const { description, status } = await h.closedWorkflow(view.workflow_id);
     assert.equal(description.status.name, 'COMPLETED');
-    assert.equal(statusAttribute, 'succeeded');
+    assert.equal(status, 'succeeded');
+    // Success leaves the status attribute as it was at start: Completed says it (one billable action less).
+    assert.equal(description.typedSearchAttributes.get(SearchAttributes.status), 'pending');
     assert.deepEqual(description.memo, {
       url: h.receiver.url('/happy'),
       event_id: event.id,
       delivery_id: deliveryId,
     });
     // Temporal's whole cost of a delivery that succeeds at once: one workflow task, the attempt as a local
-    // activity, the final status. No versioning marker nor TemporalChangeVersion upsert (the input carries
+    // activity. No versioning marker nor TemporalChangeVersion upsert (the input carries
     // how the first attempt is made).
     const history = JSON.parse(historyToJSON(await handle.fetchHistory())) as {
       events: { eventType: string }[];
@@ -79,7 +82,6 @@ describe('delivery', () => {
         'WORKFLOW_TASK_STARTED',
         'WORKFLOW_TASK_COMPLETED',
         'MARKER_RECORDED',
-        'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
         'WORKFLOW_EXECUTION_COMPLETED',
       ],
     );
@@ -91,7 +93,7 @@ describe('delivery', () => {
       async () => {
         const ids: string[] = [];
         for await (const wf of h.stack.client.workflow.list({
-          query: `HookflowEndpointId = '${ep.id}' AND HookflowDeliveryStatus = 'succeeded' AND HookflowEventType = 't/happy'`,
+          query: `HookflowEndpointId = '${ep.id}' AND ${QUERY_BY_STATUS.succeeded} AND HookflowEventType = 't/happy'`,
         }))
           ids.push(wf.workflowId);
         return ids;
