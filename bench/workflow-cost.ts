@@ -16,7 +16,7 @@ import { startStack } from '../test/helpers/stack';
 const root = join(__dirname, '..');
 const KINDS = {
   hookflow: {
-    history: 'test/histories/1-baseline/succeeded.json',
+    history: 'test/histories/4-actions/succeeded.json',
     workflows: 'workflows/index.ts',
   },
   'regular floor': { history: 'bench/histories/floor-regular.json', workflows: 'bench/floor-workflow.ts' },

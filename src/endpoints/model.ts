@@ -87,8 +87,9 @@ const schema = new Schema<EndpointDoc>(
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
 );
-// Every write bumps the project's routing stamp once it is done: API processes then read the endpoints
-// afresh for the next publish. All writes go through these model methods (the driver's would skip this).
+// Every write bumps the project's routing stamp once it is done: API processes then bring their copies of the
+// project's endpoints up to date (src/endpoints/recipients-cache.ts) for the next publish. All writes go
+// through these model methods (the driver's would skip this).
 for (const op of [
   'updateOne',
   'updateMany',
@@ -99,7 +100,9 @@ for (const op of [
 ] as const) {
   schema.post(op, async function () {
     const projectId = (this.getFilter() as { project_id?: unknown }).project_id;
-    await bumpRoutingStamp(typeof projectId === 'string' ? projectId : undefined);
+    await bumpRoutingStamp(typeof projectId === 'string' ? projectId : undefined, {
+      deleted: op === 'findOneAndDelete' || op === 'deleteOne' || op === 'deleteMany',
+    });
   });
 }
 schema.post('save', async (doc) => {
@@ -110,6 +113,7 @@ schema.post('save', async (doc) => {
 schema.index({ project_id: 1, _id: 1 });
 schema.index({ project_id: 1, status: 1, _id: 1 });
 schema.index({ project_id: 1, consumer_id: 1, _id: 1 });
+schema.index({ project_id: 1, updated_at: 1 });
 
 export const Endpoint = model<EndpointDoc>('Endpoint', schema, 'endpoints');
 

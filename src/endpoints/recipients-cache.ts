@@ -1,37 +1,58 @@
 import { LRUCache } from 'lru-cache';
 import { Endpoint, type EndpointDoc } from './model';
-import { routingStamp } from './routing-stamp';
+import { type RoutingStamp, routingStamp } from './routing-stamp';
 
 /**
  * A project's active endpoints, kept in this process for the publishes that go to the whole project: reading
- * thousands of endpoint documents from the embedded store takes seconds, a stamp read takes one `_id` lookup.
- * A copy is used while the project's routing stamp is unchanged (every endpoint write changes it after
- * the write). A copy older than TRUST_MS is still used once and read again in the background: the only
- * change it can miss is one whose process died between the write and the stamp.
+ * thousands of endpoint documents from the embedded store takes seconds, a stamp read one `_id` lookup.
+ *
+ * A copy is used while the project's routing stamp is unchanged: every endpoint write changes it after the
+ * write. After a change the copy is brought up to date with the endpoints updated since it was read (an index
+ * on `updated_at`; CLOCK_MARGIN_MS covers the clocks of other processes and a write's own duration); after a
+ * delete, which leaves nothing to find, it is read whole again. A copy older than TRUST_MS is still used once
+ * and read again in the background: the only change it can miss is one whose process died between the write
+ * and the stamp.
  */
 const TRUST_MS = 60_000;
+const CLOCK_MARGIN_MS = 60_000;
 
 interface Copy {
-  stamp: string;
+  stamp: RoutingStamp;
+  /** This process's clock when the reads that made the copy began. */
+  readAt: number;
   loadedAt: number;
-  endpoints: readonly EndpointDoc[];
+  endpoints: Map<string, EndpointDoc>;
+  list: readonly EndpointDoc[];
 }
 
 const copies = new LRUCache<string, Copy>({ max: 1000 });
 const loads = new Map<string, Promise<Copy>>();
 
-function load(projectId: string, stamp: string): Promise<Copy> {
-  const key = `${projectId} ${stamp}`;
+async function read(projectId: string, stamp: RoutingStamp, base: Copy | undefined): Promise<Copy> {
+  const readAt = Date.now();
+  const incremental = base && base.stamp.reset === stamp.reset;
+  const changed = (await Endpoint.collection
+    .find(
+      (incremental
+        ? { project_id: projectId, updated_at: { $gte: new Date(base.readAt - CLOCK_MARGIN_MS) } }
+        : { project_id: projectId, status: 'active' }) as never,
+    )
+    .toArray()) as unknown as EndpointDoc[];
+  const endpoints = new Map(incremental ? base.endpoints : []);
+  for (const endpoint of changed) {
+    if (endpoint.status === 'active') endpoints.set(endpoint._id, endpoint);
+    else endpoints.delete(endpoint._id);
+  }
+  const copy = { stamp, readAt, loadedAt: Date.now(), endpoints, list: [...endpoints.values()] };
+  copies.set(projectId, copy);
+  return copy;
+}
+
+function load(projectId: string, stamp: RoutingStamp, base: Copy | undefined): Promise<Copy> {
+  const key = `${projectId} ${stamp.version} ${stamp.reset}`;
   let pending = loads.get(key);
   if (!pending) {
-    pending = (async () => {
-      const endpoints = (await Endpoint.collection
-        .find({ project_id: projectId, status: 'active' } as never)
-        .toArray()) as unknown as EndpointDoc[];
-      const copy = { stamp, loadedAt: Date.now(), endpoints };
-      copies.set(projectId, copy);
-      return copy;
-    })().finally(() => loads.delete(key));
+    pending = read(projectId, stamp, base).finally(() => loads.delete(key));
     loads.set(key, pending);
   }
   return pending;
@@ -41,9 +62,9 @@ function load(projectId: string, stamp: string): Promise<Copy> {
 export async function activeEndpointsOf(projectId: string): Promise<readonly EndpointDoc[]> {
   const stamp = await routingStamp(projectId);
   const copy = copies.get(projectId);
-  if (copy?.stamp === stamp) {
-    if (Date.now() - copy.loadedAt > TRUST_MS) void load(projectId, stamp).catch(() => {});
-    return copy.endpoints;
+  if (copy?.stamp.version === stamp.version && copy.stamp.reset === stamp.reset) {
+    if (Date.now() - copy.loadedAt > TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});
+    return copy.list;
   }
-  return (await load(projectId, stamp)).endpoints;
+  return (await load(projectId, stamp, copy)).list;
 }

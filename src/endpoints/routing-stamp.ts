@@ -5,35 +5,49 @@ import { model, Schema } from 'mongoose';
  * A stamp per project that changes after every write to its endpoints (and one for all projects, `*`, for a
  * write whose project is not known), so that an API process can keep a project's endpoints in memory and
  * know when to read them again (src/endpoints/recipients-cache.ts). Written by the Endpoint model's hooks.
+ * `reset` changes only with a delete: a copy then cannot be brought up to date from `updated_at`.
  */
 interface RoutingStampDoc {
   _id: string;
   version: string;
+  reset?: string;
 }
 
-export const RoutingStamp = model<RoutingStampDoc>(
+const Stamps = model<RoutingStampDoc>(
   'RoutingStamp',
-  new Schema<RoutingStampDoc>({ _id: String, version: String }, { versionKey: false }),
+  new Schema<RoutingStampDoc>({ _id: String, version: String, reset: String }, { versionKey: false }),
   'routing_stamps',
 );
 
-export const ALL_PROJECTS = '*';
+const ALL_PROJECTS = '*';
 
-export async function bumpRoutingStamp(projectId: string | undefined): Promise<void> {
-  await RoutingStamp.collection.updateOne(
+export async function bumpRoutingStamp(
+  projectId: string | undefined,
+  { deleted = false } = {},
+): Promise<void> {
+  const version = randomBytes(8).toString('hex');
+  await Stamps.collection.updateOne(
     { _id: projectId ?? ALL_PROJECTS } as never,
-    { $set: { version: randomBytes(8).toString('hex') } },
+    { $set: deleted || !projectId ? { version, reset: version } : { version } },
     { upsert: true },
   );
 }
 
-/** The stamps a cache of `projectId`'s endpoints is valid under, as one string. */
-export async function routingStamp(projectId: string): Promise<string> {
-  const stamps = await RoutingStamp.collection
+/** What a copy of `projectId`'s endpoints is valid under: its stamp and that of all projects. */
+export interface RoutingStamp {
+  version: string;
+  /** Changes with a delete in the project, and with any write whose project is not known. */
+  reset: string;
+}
+
+export async function routingStamp(projectId: string): Promise<RoutingStamp> {
+  const stamps = (await Stamps.collection
     .find({ _id: { $in: [projectId, ALL_PROJECTS] } } as never)
-    .toArray();
-  return stamps
-    .map((s) => `${s._id}=${s.version}`)
-    .sort()
-    .join(',');
+    .toArray()) as unknown as RoutingStampDoc[];
+  const own = stamps.find((s) => s._id === projectId);
+  const all = stamps.find((s) => s._id === ALL_PROJECTS);
+  return {
+    version: `${own?.version ?? ''}/${all?.version ?? ''}`,
+    reset: `${own?.reset ?? ''}/${all?.reset ?? ''}`,
+  };
 }

@@ -9,15 +9,17 @@ const history = (file: string) =>
   JSON.parse(readFileSync(join(__dirname, '..', 'histories', file), 'utf8')).events;
 
 describe('billable actions', () => {
-  it('of a delivery that succeeds at once: the start, its local first attempt, the closing status', () => {
-    assert.deepEqual(billableActions(history('1-baseline/succeeded.json')), {
+  it('of a delivery that succeeds at once: the start and its local first attempt, nothing else', () => {
+    assert.deepEqual(billableActions(history('4-actions/succeeded.json')), {
       start: 1,
       activity: 0,
       'local activities': 1,
       timer: 0,
       signal: 0,
-      'search attributes': 1,
+      'search attributes': 0,
     });
+    // Before 4-actions, success set the status search attribute too.
+    assert.equal(billableActions(history('1-baseline/succeeded.json'))['search attributes'], 1);
   });
 
   it('count an activity retried by Temporal once per attempt, and timers and signals', () => {
