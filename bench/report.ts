@@ -10,7 +10,8 @@ const row = (name: string, perSecond: number, p: Percentiles) =>
   `${name.padEnd(16)} ${perSecond.toFixed(1).padStart(10)} /s   p50 ${p.p50} ms  p95 ${p.p95} ms  p99 ${p.p99} ms  max ${p.max} ms`;
 
 export function printRound({ rounds }: BenchOptions, result: RoundResult): void {
-  const { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, ratios } = result;
+  const { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, untunedFloor, ratios } =
+    result;
   process.stdout.write(
     [
       rounds > 1 ? `\nround ${round} of ${rounds}` : '',
@@ -29,6 +30,8 @@ export function printRound({ rounds }: BenchOptions, result: RoundResult): void 
         : []),
       row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
       row('  local activity', temporalLocalFloor.workflowsPerSecond, temporalLocalFloor.startToActivityMs),
+      row('  untuned server', untunedFloor.workflowsPerSecond, untunedFloor.startToActivityMs),
+      `CPU per delivery: hookflow ${hookflow.cpuMsPerDelivery.toFixed(1)} ms (all processes) against the untuned floor's ${untunedFloor.cpuMsPerWorkflow.toFixed(1)} ms per workflow: ×${ratios.cpuToUntunedFloor.toFixed(2)}`,
       `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}`,
       `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; ${Object.entries(
         hookflow.processes,
@@ -56,6 +59,7 @@ export function summarize(
     hookflowToTemporalLocalFloor: median((r) => r.ratios.hookflowToTemporalLocalFloor),
     hookflowToNetworkFloor: median((r) => r.hookflow.deliveriesPerSecond) / networkFloor.requestsPerSecond,
     p50LatencyToTemporalFloor: median((r) => r.ratios.p50LatencyToTemporalFloor),
+    cpuToUntunedFloor: median((r) => r.ratios.cpuToUntunedFloor),
     limitedToPlainCpuPerDelivery: options.limiter
       ? median((r) => r.ratios.limitedToPlainCpuPerDelivery ?? Number.NaN)
       : null,
@@ -65,13 +69,15 @@ export function summarize(
     [
       '',
       `network floor    ${networkFloor.requestsPerSecond.toFixed(1).padStart(10)} /s   p50 ${net.p50} ms  p95 ${net.p95} ms  p99 ${net.p99} ms  max ${net.max} ms`,
-      `${options.rounds > 1 ? `median of ${options.rounds} rounds: ` : ''}hookflow / temporal floor ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor ${ratios.hookflowToNetworkFloor.toFixed(3)}`,
+      `${options.rounds > 1 ? `median of ${options.rounds} rounds: ` : ''}hookflow / temporal floor ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor ${ratios.hookflowToNetworkFloor.toFixed(3)}   CPU per delivery / untuned floor ${ratios.cpuToUntunedFloor.toFixed(2)}`,
       '',
     ].join('\n'),
   );
-  const [{ hookflow, limited, routed, temporalFloor, temporalLocalFloor }] = rounds;
+  const [{ hookflow, limited, routed, temporalFloor, temporalLocalFloor, untunedFloor }] = rounds;
   return {
-    ...(options.rounds === 1 ? { hookflow, limited, routed, temporalFloor, temporalLocalFloor } : { rounds }),
+    ...(options.rounds === 1
+      ? { hookflow, limited, routed, temporalFloor, temporalLocalFloor, untunedFloor }
+      : { rounds }),
     networkFloor,
     ratios,
   };

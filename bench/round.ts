@@ -1,11 +1,14 @@
 // One round: hookflow, then the regular and the local-activity Temporal floors, on the same servers, each
 // once the servers are idle.
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, startTemporalDevServer } from '../src/embedded';
 import type { Receiver } from '../test/helpers/receiver';
+import { HOOKFLOW_HOME } from '../test/helpers/stack';
 import { measureTemporalFloor } from './floors';
 import { measureHookflow, type Servers } from './hookflow';
-import { type Receipt, settle } from './measure';
+import { processUsage, type Receipt, settle } from './measure';
 import type { BenchOptions } from './options';
 import { summarizeProfile } from './profile';
 
@@ -82,11 +85,14 @@ export async function measureRound(
   };
   const temporalFloor = await measureFloor('floorWorkflow');
   const temporalLocalFloor = await measureFloor('floorLocalWorkflow');
+  const untunedFloor = await measureUntunedFloor(options);
   const ratios = {
     hookflowToTemporalFloor: hookflow.deliveriesPerSecond / temporalFloor.workflowsPerSecond,
     hookflowToTemporalLocalFloor: hookflow.deliveriesPerSecond / temporalLocalFloor.workflowsPerSecond,
     p50LatencyToTemporalFloor:
       (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
+    /** Issue 20's yardstick: hookflow's CPU per delivery, all processes, to the untuned floor's per workflow. */
+    cpuToUntunedFloor: hookflow.cpuMsPerDelivery / untunedFloor.cpuMsPerWorkflow,
     limitedToPlainCpuPerDelivery: limited ? limited.cpuMsPerDelivery / hookflow.cpuMsPerDelivery : null,
     routedToPlainApiCpuPerEvent: routed ? apiCpuMsPerEvent(routed) / apiCpuMsPerEvent(hookflow) : null,
     routedApiCpuMsPerEvent: routed ? apiCpuMsPerEvent(routed) : null,
@@ -98,7 +104,43 @@ export async function measureRound(
       ? (limited.publishToReceiptMs.p50 ?? 0) / Math.max(1, hookflow.publishToReceiptMs.p50 ?? 1)
       : null,
   };
-  return { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, ratios };
+  return { round, hookflow, limited, routed, temporalFloor, temporalLocalFloor, untunedFloor, ratios };
+}
+
+/**
+ * The regular floor again, on a Temporal dev server of its own as `temporal server start-dev` runs with its
+ * defaults (none of the embedded server's settings): a yardstick that hookflow's tuning does not move. Its CPU
+ * per workflow is that server's and the floor worker's (this process's) while it runs.
+ */
+async function measureUntunedFloor(options: BenchOptions) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'hookflow-untuned-floor-'));
+  const port = await freePort();
+  const server = await startTemporalDevServer({
+    home: HOOKFLOW_HOME,
+    dataDir,
+    port,
+    uiPort: 0,
+    headless: true,
+    untuned: true,
+  });
+  try {
+    const pid = server.process.pid as number;
+    const before = processUsage(pid).cpuSeconds;
+    const run = await measureTemporalFloor(
+      options,
+      { temporalAddress: `127.0.0.1:${port}`, mongoUri: '' },
+      'floorWorkflow',
+    );
+    const temporalServerCpuSeconds = processUsage(pid).cpuSeconds - before;
+    return {
+      ...run,
+      temporalServerCpuSeconds,
+      cpuMsPerWorkflow: ((temporalServerCpuSeconds + run.benchProcessCpuSeconds) * 1000) / run.workflows,
+    };
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 export type RoundResult = Awaited<ReturnType<typeof measureRound>>;

@@ -87,7 +87,7 @@ async function main() {
         kind: 'fanout',
         machine,
         settings,
-        ...(await measureFanOut(options, target, bench.receiver.url(''))),
+        ...(await measureFanOut(options, target, bench, serverCpu)),
       };
     } else if (soakMinutes) {
       const figures = await soak(options, target, bench.receiver.url(''), soakMinutes);

@@ -53,7 +53,7 @@ async function waitForPort(
   throw new Error(`${name} did not open port ${port} within ${timeoutMs} ms`);
 }
 
-function launch(command: string, args: string[], logFile: string): ChildServer {
+function launch(command: string, args: string[], logFile: string, tunedGc = true): ChildServer {
   if (!existsSync(command))
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
@@ -62,7 +62,7 @@ function launch(command: string, args: string[], logFile: string): ChildServer {
   // memory for CPU, measured in bench/README.md. The caller's own GOGC / GOMEMLIMIT win.
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: { GOGC: '400', GOMEMLIMIT: '640MiB', ...process.env },
+    env: tunedGc ? { GOGC: '400', GOMEMLIMIT: '640MiB', ...process.env } : process.env,
   });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
@@ -87,6 +87,8 @@ export interface TemporalDevServerOptions {
   uiPort: number;
   /** Without the Web UI (tests). */
   headless?: boolean;
+  /** As `temporal server start-dev` runs by default, none of the settings below (the bench's yardstick). */
+  untuned?: boolean;
 }
 
 export async function startTemporalDevServer(opts: TemporalDevServerOptions): Promise<ChildServer> {
@@ -100,21 +102,31 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     String(opts.port),
     '--db-filename',
     join(opts.dataDir, 'temporal.db'),
-    '--sqlite-pragma',
-    'journal_mode=wal',
-    '--sqlite-pragma',
-    'synchronous=normal',
-    // The history service loads new transfer tasks (a new workflow's first task among them) 20 times a
-    // second per shard by default, which was most of a delivery's latency at moderate rates (bench/README.md).
-    '--dynamic-config-value',
-    'history.transferProcessorMaxPollRPS=200',
+    ...(opts.untuned
+      ? []
+      : [
+          '--sqlite-pragma',
+          'journal_mode=wal',
+          '--sqlite-pragma',
+          'synchronous=normal',
+          // The history service loads new transfer tasks (a new workflow's first task among them) 20 times a
+          // second per shard by default, which was most of a delivery's latency at moderate rates
+          // (bench/README.md).
+          '--dynamic-config-value',
+          'history.transferProcessorMaxPollRPS=200',
+        ]),
     '--log-level',
     'warn',
     ...Object.values(SearchAttributes).flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
   ];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
-  const server = launch(join(opts.home, 'venv', 'bin', 'temporal'), args, join(opts.dataDir, 'temporal.log'));
+  const server = launch(
+    join(opts.home, 'venv', 'bin', 'temporal'),
+    args,
+    join(opts.dataDir, 'temporal.log'),
+    !opts.untuned,
+  );
   await waitForPort(opts.port, server.process, 'temporal dev server');
   return server;
 }
