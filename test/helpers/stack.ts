@@ -91,6 +91,7 @@ export interface Stack {
   ): Promise<ApiResponse<T>>;
   restartTemporal: EmbeddedServers['restartTemporal'];
   restartFerretDB: EmbeddedServers['restartFerretDB'];
+  pids: EmbeddedServers['pids'];
   /** Creates a project and returns its API key. */
   newProject(name?: string): Promise<{ id: string; key: string }>;
   stop(): Promise<void>;
@@ -177,6 +178,7 @@ export async function startStack({
     request,
     restartTemporal: servers.restartTemporal,
     restartFerretDB: servers.restartFerretDB,
+    pids: servers.pids,
     async newProject(name = 'test') {
       const res = await request('POST', '/v1/projects', { key: adminKey, body: { name } });
       if (res.status !== 201)

@@ -3,6 +3,9 @@
 // evaluation gives (the same query in a form it cannot push down), and every query hookflow makes while its
 // API and worker do their work is served by an index, not a scan of a collection that grows.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
@@ -132,6 +135,49 @@ describe('the embedded store', () => {
       assert.equal((await collection.deleteMany({ _id: { $in: ['same', 'nothing'] } })).deletedCount, 1);
       assert.equal(await collection.countDocuments({ _id: 'other' }), 1);
     });
+  });
+
+  it('rebuilds at start an index an earlier build made on JSON text, on values', async () => {
+    const collection = mongoose.connection.db!.collection<Doc>('store_upgrade');
+    await collection.createIndex({ u: 1, _id: 1 });
+    await collection.insertMany([
+      { _id: 'a', u: 'x' },
+      { _id: 'b', u: 'y' },
+    ]);
+    // The embedded FerretDB's SQLite file, from its command line.
+    const [, ferretPid] = h.stack.pids();
+    const args = readFileSync(`/proc/${ferretPid}/cmdline`, 'utf8').split('\0');
+    const file = join(args[args.indexOf('-dir') + 1], 'hookflow.sqlite');
+    // The index as FerretDB's own build made it (it still works, but no condition is pushed down to it).
+    execFileSync('python3', [
+      '-c',
+      `import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=30)
+table = db.execute("SELECT table_name FROM _ferretdb_collections WHERE name = 'store_upgrade'").fetchone()[0]
+name = table + '_u_1__id_1'
+db.execute('DROP INDEX "%s"' % name)
+db.execute('CREATE INDEX "%s" ON "%s" (_ferretdb_sjson->"u", _ferretdb_sjson->"_id")' % (name, table))
+db.commit()`,
+      file,
+    ]);
+    const indexSql = () =>
+      execFileSync('python3', [
+        '-c',
+        `import sqlite3, sys
+print(sqlite3.connect(sys.argv[1]).execute("SELECT sql FROM sqlite_master WHERE name LIKE 'store_upgrade%_u_1__id_1'").fetchone()[0])`,
+        file,
+      ]).toString();
+    assert.match(indexSql(), /_ferretdb_sjson->"u"/);
+    await h.stack.restartFerretDB();
+    await eventually(
+      async () => indexSql(),
+      (sql) => sql.includes(`_ferretdb_sjson->>'$.u', _ferretdb_sjson->>'$._id'`),
+    );
+    assert.deepEqual(
+      (await collection.find({ u: 'x' }).toArray()).map((d) => d._id),
+      ['a'],
+    );
+    await collection.drop();
   });
 
   it('routes a publish to the whole project by its endpoints as they are after every change', async () => {

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -14,8 +15,9 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"syscall"
-	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
 	_ "modernc.org/sqlite"
@@ -63,7 +65,7 @@ func main() {
 		}()
 	}
 
-	go indexIDValues(ctx, *dir, logger)
+	go upgradeIndexes(ctx, *dir, logger)
 
 	fmt.Fprintf(os.Stderr, "ferretdb: listening on %s, data in %s\n", *listen, *dir)
 	if err := f.Run(ctx); err != nil {
@@ -72,75 +74,113 @@ func main() {
 	}
 }
 
-// indexIDValues gives every collection table made by an earlier build an index on the expression the patched
-// backend finds documents by `_id` with (`_ferretdb_sjson->>'$._id'`); tables made by this build have it as
-// their `_id_` index. It also drops the `_id` JSON-text index earlier builds of this command added. Tables
-// appear as collections are created, so this looks again every second; the index is invisible to FerretDB's
-// metadata and goes away with its table.
-func indexIDValues(ctx context.Context, dir string, logger *slog.Logger) {
-	dbs := map[string]*sql.DB{}
-	defer func() {
-		for _, db := range dbs {
-			_ = db.Close()
+// upgradeIndexes rebuilds, once at start, the indexes an earlier build made on fields' JSON text
+// (`_ferretdb_sjson->"f"`) in the form this build makes and pushes conditions down to (`->>'$.f'`, see
+// patch.mjs), each in one transaction so that FerretDB never sees it missing; and drops the `_id` indexes earlier
+// builds of this command added. Writes wait while a large table's index is rebuilt.
+func upgradeIndexes(ctx context.Context, dir string, logger *slog.Logger) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	for _, file := range files {
+		db, err := sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(60000)")
+		if err != nil {
+			logger.Warn("cannot open database to upgrade its indexes", "file", file, "error", err)
+			continue
 		}
-	}()
-
-	ticker := time.NewTicker(time.Second)
-	defer ticker.Stop()
-
-	for {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.sqlite"))
-		for _, file := range files {
-			db, ok := dbs[file]
-			if !ok {
-				var err error
-				db, err = sql.Open("sqlite", "file:"+file+"?_pragma=busy_timeout(10000)")
-				if err != nil {
-					logger.Warn("cannot open database to index it", "file", file, "error", err)
-					continue
-				}
-				db.SetMaxOpenConns(1)
-				dbs[file] = db
-			}
-			if err := ensureIDValueIndexes(ctx, db); err != nil {
-				logger.Debug("indexing _id paths", "file", file, "error", err)
-			}
+		db.SetMaxOpenConns(1)
+		if err := upgradeDatabaseIndexes(ctx, db, logger); err != nil {
+			logger.Warn("upgrading indexes", "file", file, "error", err)
 		}
-
-		select {
-		case <-ctx.Done():
-			return
-		case <-ticker.C:
-		}
+		_ = db.Close()
 	}
 }
 
-func ensureIDValueIndexes(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, `SELECT t.table_name FROM _ferretdb_collections AS t
-		WHERE NOT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = t.table_name
-			AND (name = t.table_name || '__id_value' OR (name = t.table_name || '__id_' AND sql LIKE '%->>''$._id''%')))`)
+type indexSettings struct {
+	Indexes []struct {
+		Name string `json:"name"`
+		Key  []struct {
+			Field      string `json:"field"`
+			Descending bool   `json:"descending"`
+		} `json:"key"`
+		Unique bool `json:"unique"`
+	} `json:"indexes"`
+}
+
+// plainPath: field names this build indexes by value (patch.mjs's indexColumn keeps the others as they were).
+var plainPath = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$`)
+
+func upgradeDatabaseIndexes(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
+	rows, err := db.QueryContext(ctx, `SELECT table_name, settings FROM _ferretdb_collections`)
 	if err != nil {
 		return err
 	}
-	var tables []string
+	tables := map[string]indexSettings{}
 	for rows.Next() {
-		var table string
-		if err := rows.Scan(&table); err != nil {
+		var table, raw string
+		if err := rows.Scan(&table, &raw); err != nil {
 			_ = rows.Close()
 			return err
 		}
-		tables = append(tables, table)
+		var settings indexSettings
+		if err := json.Unmarshal([]byte(raw), &settings); err == nil {
+			tables[table] = settings
+		}
 	}
 	_ = rows.Close()
 
-	for _, table := range tables {
-		q := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %q ON %q (_ferretdb_sjson->>'$._id')`, table+"__id_value", table)
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return err
+	for table, settings := range tables {
+		for _, leftover := range []string{"__id_path", "__id_value"} {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, table+leftover)); err != nil {
+				return err
+			}
 		}
-		if _, err := db.ExecContext(ctx, fmt.Sprintf(`DROP INDEX IF EXISTS %q`, table+"__id_path")); err != nil {
-			return err
+		for _, index := range settings.Indexes {
+			name := table + "_" + index.Name
+			var current string
+			err := db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&current)
+			if err != nil || !strings.Contains(current, `_ferretdb_sjson->"`) {
+				continue
+			}
+			columns := make([]string, 0, len(index.Key))
+			for _, key := range index.Key {
+				if !plainPath.MatchString(key.Field) {
+					columns = nil
+					break
+				}
+				column := fmt.Sprintf("_ferretdb_sjson->>'$.%s'", key.Field)
+				if key.Descending {
+					column += " DESC"
+				}
+				columns = append(columns, column)
+			}
+			if columns == nil {
+				continue
+			}
+			unique := ""
+			if index.Unique {
+				unique = "UNIQUE "
+			}
+			create := fmt.Sprintf(`CREATE %sINDEX %q ON %q (%s)`, unique, name, table, strings.Join(columns, ", "))
+			if err := rebuild(ctx, db, name, create); err != nil {
+				logger.Warn("cannot rebuild index in the value form", "index", name, "error", err)
+				continue
+			}
+			logger.Info("index rebuilt in the value form", "index", name)
 		}
 	}
 	return nil
+}
+
+func rebuild(ctx context.Context, db *sql.DB, name, create string) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`DROP INDEX %q`, name)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, create); err != nil {
+		return err
+	}
+	return tx.Commit()
 }

@@ -20,8 +20,8 @@
 //
 // Unique indexes on values treat an explicit null like a missing field (SQLite allows many NULLs; FerretDB
 // already did so for missing fields) and a boolean like the integer 0 or 1; hookflow's unique keys are strings
-// and integers. Tables made by an earlier build keep their old indexes (correct, not used by the pushdown);
-// the `_id` value index is added to them by tools/ferretdb/main.go.
+// and integers. Indexes an earlier build made on JSON text are rebuilt on values at start by
+// tools/ferretdb/main.go.
 //
 // The module is copied from the Go module cache (which must not be modified, and which `go build -overlay`
 // may not replace), patched there, and swapped in with a `replace` directive in a generated copy of our
