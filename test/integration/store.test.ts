@@ -47,6 +47,12 @@ const filter = fc
     fc.boolean().map((nested) => (nested ? { $and: parts } : Object.assign({}, ...parts.reverse()))),
   );
 
+function db() {
+  const connected = mongoose.connection.db;
+  if (!connected) throw new Error('not connected');
+  return connected;
+}
+
 function documents(count: number): Doc[] {
   const sample = fc.sample(scalar, { numRuns: count * 3, seed: 42 });
   const ref = fc.sample(ids, { numRuns: count, seed: 7 });
@@ -66,7 +72,7 @@ describe('the embedded store', () => {
   describe('pushed-down queries', () => {
     let collection: mongoose.mongo.Collection<Doc>;
     before(async () => {
-      collection = mongoose.connection.db!.collection('store_check');
+      collection = db().collection('store_check');
       await collection.createIndex({ a: 1, _id: 1 });
       await collection.createIndex({ b: 1, c: 1, _id: 1 });
       await collection.insertMany(documents(300));
@@ -138,7 +144,7 @@ describe('the embedded store', () => {
   });
 
   it('rebuilds at start an index an earlier build made on JSON text, on values', async () => {
-    const collection = mongoose.connection.db!.collection<Doc>('store_upgrade');
+    const collection = db().collection<Doc>('store_upgrade');
     await collection.createIndex({ u: 1, _id: 1 });
     await collection.insertMany([
       { _id: 'a', u: 'x' },
