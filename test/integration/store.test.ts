@@ -280,9 +280,7 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT sql FROM sqlite_master WHERE 
       const shape = `${q.collection} ${JSON.stringify(q.filter, (_k, v) => (typeof v === 'string' ? 's' : v))}`;
       if (checked.has(shape)) continue;
       checked.add(shape);
-      const cursor = mongoose.connection
-        .db!.collection(q.collection)
-        .find(q.filter, { limit: q.options.limit });
+      const cursor = db().collection(q.collection).find(q.filter, { limit: q.options.limit });
       if (q.options.sort) cursor.sort(q.options.sort);
       const plan = await cursor.explain();
       const detail = JSON.stringify(plan.queryPlanner);
