@@ -46,6 +46,8 @@ export interface BenchOptions {
   fanout: boolean;
   /** Only the store measurement: query latencies at 10k, 100k and 1M deliveries (up to this many). */
   scale: number | null;
+  /** Only the backlog measurement: a fresh delivery's latency, idle and with this many waiting in backoff. */
+  backlog: number | null;
 }
 
 export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
@@ -67,6 +69,7 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
       fanout: { type: 'boolean', default: false },
       scale: { type: 'boolean', default: false },
       'scale-max': { type: 'string', default: '1000000' },
+      backlog: { type: 'string' },
     },
   });
   const singleProcess = values['single-process'];
@@ -86,5 +89,6 @@ export function parseBenchOptions(args = process.argv.slice(2)): BenchOptions {
     routing: values.routing,
     fanout: values.fanout,
     scale: values.scale ? Number(values['scale-max']) : null,
+    backlog: values.backlog ? Number(values.backlog) : null,
   };
 }

@@ -14,6 +14,7 @@ import { createLogger } from '../src/logger';
 import { installRuntime } from '../src/temporal';
 import { delayed, Receiver, type Responder, status } from '../test/helpers/receiver';
 import { type EmbeddedServers, HOOKFLOW_HOME, startEmbeddedServers } from '../test/helpers/stack';
+import { measureBacklog } from './backlog';
 import { measureFanOut } from './fan-out';
 import { measureNetworkFloor } from './floors';
 import type { Servers } from './hookflow';
@@ -75,7 +76,9 @@ async function main() {
   const { profileDir: _, roles: __, soakMinutes, ...settings } = options;
   let result: { kind: string } & Record<string, unknown>;
   try {
-    if (options.scale) {
+    if (options.backlog) {
+      result = { kind: 'backlog', machine, settings, ...(await measureBacklog(options, target, bench)) };
+    } else if (options.scale) {
       result = {
         kind: 'scale',
         machine,

@@ -1,0 +1,92 @@
+// `npm run bench -- --backlog N`: does a backlog slow a new delivery down? Times a fresh delivery's publish →
+// receipt on an idle system, then again with N deliveries waiting in backoff (their receivers answered 503;
+// the next attempt is an hour away), hookflow's API and worker in their own processes on the embedded servers.
+import { connectMongo } from '../src/db';
+import { Delivery } from '../src/deliveries/model';
+import { status } from '../test/helpers/receiver';
+import { type Servers, startHookflow } from './hookflow';
+import { percentiles } from './measure';
+import type { BenchOptions } from './options';
+import type { BenchReceiver } from './round';
+
+const FAILING_ENDPOINTS = 100;
+const SAMPLES = 30;
+const HOUR_MS = 3_600_000;
+
+export async function measureBacklog(options: BenchOptions, servers: Servers, bench: BenchReceiver) {
+  const backlog = options.backlog ?? 0;
+  const hookflow = await startHookflow(options, servers, 16);
+  const { call, key, projectId } = hookflow;
+  await connectMongo(servers.mongoUri);
+  bench.receiver.script('/backlog/failing', status(503));
+  try {
+    await call('/v1/endpoints', key, {
+      url: bench.receiver.url('/backlog/ok'),
+      event_types: ['backlog.fresh'],
+    });
+    for (let e = 0; e < FAILING_ENDPOINTS; e++) {
+      await call('/v1/endpoints', key, {
+        url: bench.receiver.url('/backlog/failing'),
+        event_types: ['backlog.stuck'],
+        retry: {
+          max_attempts: 10,
+          initial_interval_ms: HOUR_MS,
+          backoff_coefficient: 2,
+          max_interval_ms: HOUR_MS,
+        },
+        // Never opens within the backlog: every attempt fails on purpose, and held deliveries are not the
+        // state measured here.
+        circuit_breaker: { failure_rate_pct: 100, min_attempts: 10_000 },
+      });
+    }
+
+    /** publish → receipt of one fresh delivery at a time, SAMPLES times. */
+    const fresh = async () => {
+      const ms: number[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        const t0 = Date.now();
+        const event = (await call('/v1/events', key, { event_type: 'backlog.fresh', payload: { i } })) as {
+          id: string;
+        };
+        const receiptKey = `${event.id}/backlog/ok`;
+        let receipt: { at: number } | undefined;
+        while (!(receipt = bench.receipts.find((r) => r.key === receiptKey)))
+          await new Promise((r) => setTimeout(r, 2));
+        ms.push(receipt.at - t0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return percentiles(ms);
+    };
+
+    const idle = await fresh();
+    process.stdout.write(`fresh delivery, idle: p50 ${idle.p50} ms, p95 ${idle.p95} ms\n`);
+
+    // The backlog: events to the 100 failing endpoints, until N deliveries wait in backoff.
+    const t0 = Date.now();
+    const publishes = Math.ceil(backlog / FAILING_ENDPOINTS);
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < publishes) {
+          next++;
+          await call('/v1/events', key, { event_type: 'backlog.stuck', payload: { n: next } });
+        }
+      }),
+    );
+    let waiting = 0;
+    while (waiting < publishes * FAILING_ENDPOINTS) {
+      await new Promise((r) => setTimeout(r, 5000));
+      waiting = await Delivery.countDocuments({ project_id: projectId, status: 'retrying' });
+      process.stdout.write(`  ${waiting} deliveries waiting in backoff\n`);
+    }
+    const fillSeconds = Math.round((Date.now() - t0) / 1000);
+
+    const loaded = await fresh();
+    process.stdout.write(
+      `fresh delivery, ${waiting} waiting: p50 ${loaded.p50} ms, p95 ${loaded.p95} ms (×${((loaded.p50 ?? 0) / Math.max(1, idle.p50 ?? 1)).toFixed(2)} of idle)\n`,
+    );
+    return { backlog: waiting, fillSeconds, idleMs: idle, withBacklogMs: loaded };
+  } finally {
+    await hookflow.stop();
+  }
+}
