@@ -49,9 +49,11 @@ export async function measureBacklog(options: BenchOptions, servers: Servers, be
           id: string;
         };
         const receiptKey = `${event.id}/backlog/ok`;
-        let receipt: { at: number } | undefined;
-        while (!(receipt = bench.receipts.find((r) => r.key === receiptKey)))
+        let receipt = bench.receipts.find((r) => r.key === receiptKey);
+        while (!receipt) {
           await new Promise((r) => setTimeout(r, 2));
+          receipt = bench.receipts.find((r) => r.key === receiptKey);
+        }
         ms.push(receipt.at - t0);
         await new Promise((r) => setTimeout(r, 100));
       }
