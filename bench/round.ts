@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startTemporalDevServer } from '../src/embedded';
+import { createLogger } from '../src/logger';
+import { connectTemporalClient } from '../src/temporal';
 import type { Receiver } from '../test/helpers/receiver';
 import { HOOKFLOW_HOME } from '../test/helpers/stack';
 import { measureTemporalFloor } from './floors';
@@ -124,6 +126,9 @@ async function measureUntunedFloor(options: BenchOptions) {
     untuned: true,
   });
   try {
+    // Ready once it answers (the port opens before its frontend is healthy).
+    const client = await connectTemporalClient(`127.0.0.1:${port}`, 'default', createLogger('warn'));
+    await client.connection.close();
     const pid = server.process.pid as number;
     const before = processUsage(pid).cpuSeconds;
     const run = await measureTemporalFloor(
