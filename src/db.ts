@@ -5,7 +5,30 @@ export async function connectMongo(uri: string): Promise<typeof mongoose> {
   // autoIndex: each model's indexes (unique idempotency keys above all) must exist before the first write.
   await mongoose.connect(uri, { serverSelectionTimeoutMS: 10_000, autoIndex: true });
   await Promise.all(Object.values(mongoose.models).map((model) => model.init()));
+  await dropReplacedIndexes(mongoose);
   return mongoose;
+}
+
+/**
+ * Indexes earlier versions of hookflow made that the ones ending in `_id` replaced (autoIndex creates, never
+ * drops): each costs every write to its collection. Only these names, never an index an operator added.
+ */
+const REPLACED_INDEXES: Record<string, string[]> = {
+  deliveries: ['project_id_1_endpoint_id_1', 'project_id_1_event_id_1', 'project_id_1_status_1'],
+  events: ['project_id_1_event_type_1'],
+  endpoints: ['project_id_1'],
+  operations: ['project_id_1'],
+  api_keys: ['project_id_1'],
+  held_deliveries: ['endpoint_id_1'],
+};
+
+export async function dropReplacedIndexes(connected: typeof mongoose): Promise<void> {
+  const db = connected.connection.db;
+  if (!db) return;
+  for (const [collection, names] of Object.entries(REPLACED_INDEXES)) {
+    const existing = new Set((await db.collection(collection).indexes()).map((index) => index.name));
+    for (const name of names) if (existing.has(name)) await db.collection(collection).dropIndex(name);
+  }
 }
 
 /** A duplicate-key error, or a bulk insert whose every failure is one: what a repeated insert of the same ids gives. */

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
+import { dropReplacedIndexes } from '../../src/db';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 import { eventually } from '../helpers/stack';
@@ -141,6 +142,18 @@ describe('the embedded store', () => {
       assert.equal((await collection.deleteMany({ _id: { $in: ['same', 'nothing'] } })).deletedCount, 1);
       assert.equal(await collection.countDocuments({ _id: 'other' }), 1);
     });
+  });
+
+  it('drops at start the indexes earlier versions made that the ones ending in _id replaced, and only those', async () => {
+    const deliveries = db().collection('deliveries');
+    await deliveries.createIndex({ project_id: 1, status: 1 });
+    await deliveries.createIndex({ project_id: 1, url: 1 });
+    await dropReplacedIndexes(mongoose);
+    const names = (await deliveries.indexes()).map((index) => index.name);
+    assert.ok(!names.includes('project_id_1_status_1'), names.join());
+    assert.ok(names.includes('project_id_1_url_1'), 'an index hookflow never made stays');
+    assert.ok(names.includes('project_id_1_status_1__id_1'));
+    await deliveries.dropIndex('project_id_1_url_1');
   });
 
   it('rebuilds at start an index an earlier build made on JSON text, on values', async () => {
