@@ -18,9 +18,8 @@ const CLOCK_MARGIN_MS = 60_000;
 
 interface Copy {
   stamp: RoutingStamp;
-  /** This process's clock when the reads that made the copy began. */
+  /** This process's clock when the read that made the copy began. */
   readAt: number;
-  loadedAt: number;
   endpoints: Map<string, EndpointDoc>;
   list: readonly EndpointDoc[];
 }
@@ -43,7 +42,7 @@ async function read(projectId: string, stamp: RoutingStamp, base: Copy | undefin
     if (endpoint.status === 'active') endpoints.set(endpoint._id, endpoint);
     else endpoints.delete(endpoint._id);
   }
-  const copy = { stamp, readAt, loadedAt: Date.now(), endpoints, list: [...endpoints.values()] };
+  const copy = { stamp, readAt, endpoints, list: [...endpoints.values()] };
   copies.set(projectId, copy);
   return copy;
 }
@@ -63,7 +62,7 @@ export async function activeEndpointsOf(projectId: string): Promise<readonly End
   const stamp = await routingStamp(projectId);
   const copy = copies.get(projectId);
   if (copy?.stamp.version === stamp.version && copy.stamp.reset === stamp.reset) {
-    if (Date.now() - copy.loadedAt > TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});
+    if (Date.now() - copy.readAt > TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});
     return copy.list;
   }
   return (await load(projectId, stamp, copy)).list;
