@@ -5,6 +5,7 @@ import type { FinalStatus } from '../src/deliveries/status';
 import { finalStatusOf, markFinal } from '../src/deliveries/view';
 import { EndpointGate } from '../src/endpoint-health/gate';
 import { startFanOutPage } from '../src/events/fan-out';
+import type { FanOutPageRef } from '../src/events/fan-out-contract';
 import { deliveryTransitions } from '../src/metrics';
 import { StatsRecorder } from '../src/stats/recorder';
 import { createBulkReplayActivities } from './bulk-replay';
@@ -56,7 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createEndpointHealthActivities(deps.temporal, deps.logger),
     ...createOperationalActivities(deps.temporal),
     /** One page of a large publish's fan-out. */
-    startFanOutPage: (input: { eventId: string; page: number }) => startFanOutPage(deps.temporal, input),
+    startFanOutPage: (input: FanOutPageRef) => startFanOutPage(deps.temporal, input),
   };
 }
 

@@ -4,7 +4,7 @@ import { createHash, randomBytes } from 'node:crypto';
 // what cursor pagination orders by.
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
 
-export type IdPrefix = 'prj' | 'key' | 'con' | 'ps' | 'ep' | 'oep' | 'evt' | 'dlv' | 'att' | 'op';
+export type IdPrefix = 'prj' | 'key' | 'con' | 'ps' | 'ep' | 'oep' | 'evt' | 'dlv' | 'att' | 'op' | 'rpl';
 
 function encodeTime(ms: number): string {
   let time = '';
@@ -33,6 +33,14 @@ export function idTimeRange(prefix: IdPrefix, since: Date | undefined, until: Da
   };
 }
 
+/** The creation time an id carries (its first 10 characters after the prefix). */
+export function idTime(id: string): Date {
+  const time = id.slice(id.indexOf('_') + 1, id.indexOf('_') + 11);
+  let ms = 0;
+  for (const c of time) ms = ms * 32 + ALPHABET.indexOf(c);
+  return new Date(ms);
+}
+
 export function newId(prefix: IdPrefix, now = Date.now()): string {
   return `${prefix}_${encodeTime(now)}${encodeBytes(randomBytes(10))}`;
 }
@@ -55,6 +63,9 @@ export const derivedIds = {
   /** The delivery a bulk replay makes of one original delivery. */
   bulkReplayDelivery: (operationId: string, originalId: string) =>
     derivedId('dlv', operationId, operationId, originalId),
+  /** The delivery a large event replay (`rpl_…`, one per request) makes to one endpoint. */
+  eventReplayDelivery: (replayId: string, endpointId: string) =>
+    derivedId('dlv', replayId, replayId, endpointId),
   /** Attempt number `attempt` of a delivery. */
   attempt: (deliveryId: string, attempt: number) => derivedId('att', deliveryId, deliveryId, attempt),
 };

@@ -5,9 +5,9 @@ import { deliveryWorkflowId } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
 import type { EventDoc } from '../events/model';
 import { conflict } from '../http/errors';
-import { newId } from '../ids';
+import { idTime, idTimeRange, newId } from '../ids';
 import { Delivery, type DeliveryDoc } from './model';
-import { startDeliveries, type TemporalTarget } from './start';
+import { type NewDeliveryOf, startDeliveries, type TemporalTarget } from './start';
 
 export interface ReplayRequest {
   event: Pick<EventDoc, '_id' | 'project_id' | 'event_type'>;
@@ -27,42 +27,52 @@ export function assertReplayable(endpoint: Pick<EndpointDoc, '_id' | 'status'>):
   }
 }
 
+/** The new delivery a replay, resend or recovery makes: its view and the endpoint settings it starts with. */
+export function replayDelivery(req: ReplayRequest): NewDeliveryOf {
+  const id = req.id ?? newId('dlv');
+  return {
+    view: {
+      _id: id,
+      project_id: req.event.project_id,
+      consumer_id: req.endpoint.consumer_id ?? null,
+      endpoint_id: req.endpoint._id,
+      event_id: req.event._id,
+      event_type: req.event.event_type,
+      url: req.endpoint.url,
+      trigger: req.trigger,
+      replay_of_delivery_id: req.replayOf,
+      workflow_id: deliveryWorkflowId(id),
+    },
+    endpoint: req.endpoint,
+  };
+}
+
 /** Stores the new delivery and starts its workflow; 202 may be answered once this returns. */
 export async function createReplayDelivery(
   temporal: TemporalTarget,
   req: ReplayRequest,
 ): Promise<DeliveryDoc> {
-  const id = req.id ?? newId('dlv');
-  const [delivery] = await startDeliveries(temporal, [
-    {
-      view: {
-        _id: id,
-        project_id: req.event.project_id,
-        consumer_id: req.endpoint.consumer_id ?? null,
-        endpoint_id: req.endpoint._id,
-        event_id: req.event._id,
-        event_type: req.event.event_type,
-        url: req.endpoint.url,
-        trigger: req.trigger,
-        replay_of_delivery_id: req.replayOf,
-        workflow_id: deliveryWorkflowId(id),
-      },
-      endpoint: req.endpoint,
-    },
-  ]);
+  const [delivery] = await startDeliveries(temporal, [replayDelivery(req)]);
   if (!delivery) throw new Error('replay delivery was not stored');
   return delivery;
 }
 
 /**
- * The latest delivery of `eventId` to each endpoint: the one a resend or an event replay descends from.
- * One query for all endpoints (on FerretDB any non-`_id` filter scans the collection, so once, not per endpoint).
+ * The latest delivery of `eventId` to each endpoint (of `endpointIds`, when given), made before the time of
+ * `before` (an id): the one a resend or an event replay descends from. A large replay's page asks with its
+ * replay's id, so a page run again finds the same predecessors, not the deliveries its first run made.
  */
 export async function latestDeliveryByEndpoint(
   projectId: string,
   eventId: string,
+  scope: { endpointIds?: string[]; before?: string } = {},
 ): Promise<Map<string, DeliveryDoc>> {
-  const deliveries = await Delivery.find({ project_id: projectId, event_id: eventId })
+  const deliveries = await Delivery.find({
+    project_id: projectId,
+    event_id: eventId,
+    ...(scope.endpointIds ? { endpoint_id: { $in: scope.endpointIds } } : {}),
+    ...(scope.before ? { _id: idTimeRange('dlv', undefined, idTime(scope.before)) } : {}),
+  })
     .sort({ _id: 1 })
     .lean();
   return new Map(deliveries.map((d) => [d.endpoint_id, d as DeliveryDoc]));

@@ -13,8 +13,9 @@ import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
+import { idTime, newId } from '../ids';
 import { eventsPublished } from '../metrics';
-import { INLINE_RECIPIENTS } from './fan-out';
+import { INLINE_RECIPIENTS, planFanOut } from './fan-out';
 import { Event, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
 import { sampleEventType, subscribes } from './routing';
@@ -88,13 +89,25 @@ export const eventDocs: RouteDocs = {
   'POST /v1/events/{id}/replay': {
     tag: 'Events',
     summary: 'Replay an event',
-    description: 'A new delivery to every endpoint subscribed to the event now.',
+    description: `A new delivery to every endpoint subscribed to the event now. Up to ${INLINE_RECIPIENTS} are started before the answer and listed in it; more are started by a durable fan-out workflow after it (none lost if the API dies once it has answered), and the answer says how many and where to list them.`,
     path: EventPath,
     responses: {
       202: {
         description: 'The new deliveries, started.',
         schema: z
-          .strictObject({ event_id: z.string(), deliveries: z.array(DeliveryResource) })
+          .strictObject({
+            event_id: z.string(),
+            replay_id: z.string().meta({
+              description: 'This replay; a large one is the Temporal workflow `fanout-<replay_id>`.',
+            }),
+            deliveries: z.array(DeliveryResource).meta({
+              description: `The new deliveries, started; empty for more than ${INLINE_RECIPIENTS} recipients, whose deliveries a fan-out workflow starts.`,
+            }),
+            deliveries_total: z.number().meta({ description: 'How many new deliveries the replay makes.' }),
+            deliveries_url: z.string().meta({
+              description: "Where to list them: the event's deliveries made from the replay's time on.",
+            }),
+          })
           .meta({ id: 'EventReplay' }),
       },
     },
@@ -186,24 +199,37 @@ export function eventRoutes(temporal: TemporalTarget): Router {
   });
 
   // Convoy's replay: the event afresh to every endpoint subscribed to it now (active ones; for an event
-  // published with endpoint_ids, those of them that are active); for a portal session, its consumer's.
+  // published with endpoint_ids, those of them that are active); for a portal session, its consumer's. More
+  // than INLINE_RECIPIENTS go to a fan-out workflow, as a publish's do.
   router.post('/v1/events/:id/replay', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
     const { projectId, consumerId } = auth(ctx);
     const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
-    const [endpoints, previous] = await Promise.all([
-      subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id }),
-      latestDeliveryByEndpoint(projectId, event._id),
-    ]);
+    const endpoints = await subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id });
+    const replayId = newId('rpl');
     const deliveries: DeliveryDoc[] = [];
-    await forEachLimited(endpoints, REPLAY_CONCURRENCY, async (endpoint) => {
-      const replayOf = previous.get(endpoint._id)?._id ?? null;
-      deliveries.push(await createReplayDelivery(temporal, { event, endpoint, trigger: 'replay', replayOf }));
-    });
-    deliveries.sort((a, b) => (a._id < b._id ? -1 : 1));
+    if (endpoints.length > INLINE_RECIPIENTS) {
+      await planFanOut(temporal, event, endpoints, replayId);
+    } else {
+      const previous = await latestDeliveryByEndpoint(projectId, event._id);
+      await forEachLimited(endpoints, REPLAY_CONCURRENCY, async (endpoint) => {
+        const replayOf = previous.get(endpoint._id)?._id ?? null;
+        deliveries.push(
+          await createReplayDelivery(temporal, { event, endpoint, trigger: 'replay', replayOf }),
+        );
+      });
+      deliveries.sort((a, b) => (a._id < b._id ? -1 : 1));
+    }
     ctx.status = 202;
-    ctx.body = { event_id: event._id, deliveries: deliveries.map(presentDelivery) };
+    ctx.body = {
+      event_id: event._id,
+      replay_id: replayId,
+      deliveries: deliveries.map(presentDelivery),
+      deliveries_total: endpoints.length,
+      // The replay's deliveries carry its time in their ids: listed from it on, with any made later.
+      deliveries_url: `/v1/deliveries?event_id=${event._id}&since=${idTime(replayId).toISOString()}`,
+    };
   });
 
   return router;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ID_PATTERN, newId } from '../../src/ids';
+import { derivedIds, ID_PATTERN, idTime, newId } from '../../src/ids';
 
 describe('ids', () => {
   it('are prefixed, well-formed and sort by creation time', () => {
@@ -10,5 +10,16 @@ describe('ids', () => {
     assert.ok(earlier.startsWith('dlv_'));
     assert.ok(earlier < later);
     assert.notEqual(newId('ep'), newId('ep'));
+  });
+
+  it('carry their time, which derived ids take from the object they derive from', () => {
+    const at = Date.parse('2026-12-03T22:30:00.123Z');
+    const replay = newId('rpl', at);
+    assert.equal(idTime(replay).getTime(), at);
+    const derived = derivedIds.eventReplayDelivery(replay, 'ep_0000000000aaaaaaaaaa');
+    assert.match(derived, ID_PATTERN);
+    assert.equal(idTime(derived).getTime(), at);
+    assert.equal(derived, derivedIds.eventReplayDelivery(replay, 'ep_0000000000aaaaaaaaaa'));
+    assert.notEqual(derived, derivedIds.eventReplayDelivery(replay, 'ep_0000000000bbbbbbbbbb'));
   });
 });
