@@ -13,6 +13,7 @@ import { measureHookflow, type Servers } from './hookflow';
 import { processUsage, type Receipt, settle } from './measure';
 import type { BenchOptions } from './options';
 import { summarizeProfile } from './profile';
+import { startServerProfile } from './server-profile';
 
 export interface BenchReceiver {
   receiver: Receiver;
@@ -25,12 +26,15 @@ export async function measureRound(
   { receiver, receipts }: BenchReceiver,
   serverCpu: () => number[],
   round: number,
+  /** The embedded Temporal server's pid, for --profile. */
+  temporalPid: number | null,
 ) {
   const { profileDir, roles } = options;
   const measure = async (endpointSettings: object = {}, eventType: object | null = null) => {
     receipts.length = 0;
     await settle(serverCpu);
     const cpuBefore = serverCpu();
+    const serverProfile = profileDir && temporalPid ? startServerProfile(temporalPid, profileDir) : null;
     const run = await measureHookflow(
       options,
       servers,
@@ -50,7 +54,10 @@ export async function measureRound(
           1000) /
         run.deliveries,
       profiles: profileDir
-        ? Object.fromEntries(roles.map((role) => [role, summarizeProfile(join(profileDir, role))]))
+        ? {
+            ...Object.fromEntries(roles.map((role) => [role, summarizeProfile(join(profileDir, role))])),
+            temporalServer: await serverProfile?.stop(),
+          }
         : null,
     };
     if (result.profiles) process.stdout.write(`${JSON.stringify(result.profiles, null, 2)}\n`);

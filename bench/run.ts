@@ -98,7 +98,14 @@ async function main() {
     } else {
       const rounds: RoundResult[] = [];
       for (let round = 1; round <= options.rounds; round++) {
-        const figures = await measureRound(options, target, bench, serverCpu, round);
+        const figures = await measureRound(
+          options,
+          target,
+          bench,
+          serverCpu,
+          round,
+          embedded?.pids()[0] ?? null,
+        );
         printRound(options, figures);
         rounds.push(figures);
       }

@@ -53,16 +53,17 @@ async function waitForPort(
   throw new Error(`${name} did not open port ${port} within ${timeoutMs} ms`);
 }
 
-function launch(command: string, args: string[], logFile: string, tunedGc = true): ChildServer {
+function launch(command: string, args: string[], logFile: string, tunedRuntime = true): ChildServer {
   if (!existsSync(command))
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
   // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
   // Both servers are Go programs: collecting less often (GOGC=400, with a soft limit near 640 MiB) trades
-  // memory for CPU, measured in bench/README.md. The caller's own GOGC / GOMEMLIMIT win.
+  // memory for CPU, and one scheduler thread (GOMAXPROCS=1) spares the thread hand-offs that were a tenth of
+  // the Temporal server's CPU; both measured in bench/README.md. The caller's own GO* settings win.
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: tunedGc ? { GOGC: '400', GOMEMLIMIT: '640MiB', ...process.env } : process.env,
+    env: tunedRuntime ? { GOGC: '400', GOMEMLIMIT: '640MiB', GOMAXPROCS: '1', ...process.env } : process.env,
   });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
@@ -114,6 +115,12 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
           // (bench/README.md).
           '--dynamic-config-value',
           'history.transferProcessorMaxPollRPS=200',
+          // One task queue partition, as a single-node server wants (4 by default, for a cluster's matching
+          // hosts): fewer forwarded polls and tasks.
+          '--dynamic-config-value',
+          'matching.numTaskqueueReadPartitions=1',
+          '--dynamic-config-value',
+          'matching.numTaskqueueWritePartitions=1',
         ]),
     '--log-level',
     'warn',

@@ -1,0 +1,3 @@
+module hookflow/bench/server-profile
+
+go 1.22
