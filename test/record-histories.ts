@@ -35,6 +35,9 @@ interface Scenario {
   /** Published with deliver_at this far ahead; `whileScheduled`: the signal sent as soon as it waits. */
   deliverInMs?: number;
   whileScheduled?: 'cancel' | 'retryNow';
+  /** Publish to this many endpoints (a large fan-out) and record the fan-out workflow: the publish's or, with
+   * `replay`, that of an event replay made once the publish's fan-out has finished. */
+  fanOut?: { recipients: number; replay?: boolean };
 }
 
 async function main() {
@@ -45,6 +48,21 @@ async function main() {
   const [stack, receiver] = await Promise.all([startStack(), new Receiver().start()]);
   try {
     const { key } = await stack.newProject('histories');
+    // The CLI's JSON is the format historyFromJSON reads (and what an operator would export by hand).
+    const record = (name: string, workflowId: string) => {
+      const json = execFileSync(stack.temporalBinary, [
+        'workflow',
+        'show',
+        '--address',
+        stack.temporalAddress,
+        '--workflow-id',
+        workflowId,
+        '--output',
+        'json',
+      ]);
+      writeFileSync(join(dir, `${name}.json`), json);
+      process.stdout.write(`recorded ${name}: ${JSON.parse(json.toString()).events.length} events\n`);
+    };
     const scenarios: Record<string, Scenario> = {
       succeeded: { responders: [status(200)] },
       'retried-then-succeeded': { responders: [status(500), status(503), status(200)] },
@@ -103,6 +121,9 @@ async function main() {
         whileScheduled: 'retryNow',
       },
       'scheduled-then-cancelled': { responders: [status(200)], deliverInMs: HOUR, whileScheduled: 'cancel' },
+      // 5-fan-out: the fan-out workflow of a large publish and of a large event replay.
+      'fan-out-publish': { responders: [status(200)], fanOut: { recipients: 120 } },
+      'fan-out-replay': { responders: [status(200)], fanOut: { recipients: 120, replay: true } },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (!name.startsWith(prefix)) continue;
@@ -112,6 +133,9 @@ async function main() {
         key,
         body: { url, event_types: [name], retry, ...scenario.endpoint },
       });
+      // A large fan-out's other recipients: the same URL, one endpoint each.
+      for (let n = 1; n < (scenario.fanOut?.recipients ?? 1); n++)
+        await stack.request('POST', '/v1/endpoints', { key, body: { url, event_types: [name], retry } });
       const deliverAt = scenario.deliverInMs
         ? { deliver_at: new Date(Date.now() + scenario.deliverInMs).toISOString() }
         : {};
@@ -122,6 +146,17 @@ async function main() {
         });
       for (let n = 0; n < (scenario.before ?? 0); n++) await publish();
       const event = await publish();
+      if (scenario.fanOut) {
+        let fanOutId = `fanout-${event.body.id}`;
+        if (scenario.fanOut.replay) {
+          await stack.client.workflow.getHandle(fanOutId).result();
+          const replay = await stack.request('POST', `/v1/events/${event.body.id}/replay`, { key });
+          fanOutId = `fanout-${replay.body.replay_id}`;
+        }
+        await stack.client.workflow.getHandle(fanOutId).result();
+        record(name, fanOutId);
+        continue;
+      }
       const deliveryId = event.body.deliveries[0].id;
       const handle = stack.client.workflow.getHandle(
         scenario.recordHealth ? `endpoint-health-${endpoint.body.id}` : event.body.deliveries[0].workflow_id,
@@ -169,19 +204,7 @@ async function main() {
         (d) => d.status.name !== 'RUNNING',
         60_000,
       );
-      // The CLI's JSON is the format historyFromJSON reads (and what an operator would export by hand).
-      const json = execFileSync(stack.temporalBinary, [
-        'workflow',
-        'show',
-        '--address',
-        stack.temporalAddress,
-        '--workflow-id',
-        handle.workflowId,
-        '--output',
-        'json',
-      ]);
-      writeFileSync(join(dir, `${name}.json`), json);
-      process.stdout.write(`recorded ${name}: ${JSON.parse(json.toString()).events.length} events\n`);
+      record(name, handle.workflowId);
     }
   } finally {
     await Promise.all([stack.stop(), receiver.stop()]);
