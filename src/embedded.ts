@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SearchAttributes } from './delivery-contract';
@@ -53,17 +54,22 @@ async function waitForPort(
   throw new Error(`${name} did not open port ${port} within ${timeoutMs} ms`);
 }
 
+const GO_THREADS = Math.max(1, Math.floor(availableParallelism() / 2));
+
 function launch(command: string, args: string[], logFile: string, tunedRuntime = true): ChildServer {
   if (!existsSync(command))
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
   // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
   // Both servers are Go programs: collecting less often (GOGC=400, with a soft limit near 640 MiB) trades
-  // memory for CPU, and one scheduler thread (GOMAXPROCS=1) spares the thread hand-offs that were a tenth of
-  // the Temporal server's CPU; both measured in bench/README.md. The caller's own GO* settings win.
+  // memory for CPU, and scheduler threads for half the cores (one on two) spare the thread hand-offs that were
+  // a tenth of the Temporal server's CPU while leaving the rest to hookflow's processes; both measured in
+  // bench/README.md. The caller's own GO* settings win.
   const child = spawn(command, args, {
     stdio: ['pipe', 'pipe', 'pipe'],
-    env: tunedRuntime ? { GOGC: '400', GOMEMLIMIT: '640MiB', GOMAXPROCS: '1', ...process.env } : process.env,
+    env: tunedRuntime
+      ? { GOGC: '400', GOMEMLIMIT: '640MiB', GOMAXPROCS: String(GO_THREADS), ...process.env }
+      : process.env,
   });
   const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
