@@ -56,7 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createBulkReplayActivities(deps.temporal),
     ...createEndpointHealthActivities(deps.temporal, deps.logger),
     ...createOperationalActivities(deps.temporal),
-    /** One page of a large publish's fan-out. */
+    /** One page of a large publish's or event replay's fan-out. */
     startFanOutPage: (input: FanOutPageRef) => startFanOutPage(deps.temporal, input),
   };
 }
