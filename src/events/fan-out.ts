@@ -121,7 +121,8 @@ export async function startFanOutPage(
   return started.length;
 }
 
-async function replayDeliveries(event: EventDoc, endpoints: EndpointDoc[], replayId: string) {
+/** An event replay's deliveries to `endpoints`, each descending from that endpoint's latest before it. */
+export async function replayDeliveries(event: EventDoc, endpoints: EndpointDoc[], replayId: string) {
   const previous = await latestDeliveryByEndpoint(event.project_id, event._id, {
     endpointIds: endpoints.map((e) => e._id),
     before: replayId,

@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
 import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../consumers/scope';
 import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
-import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from '../deliveries/replay';
-import { forEachLimited, type TemporalTarget } from '../deliveries/start';
+import { assertReplayable } from '../deliveries/replay';
+import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { Endpoint } from '../endpoints/model';
 import { eventTypeName } from '../endpoints/schemas';
 import { assertPublishable } from '../event-types/routes';
@@ -15,14 +15,12 @@ import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination'
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { idTime, newId } from '../ids';
 import { eventsPublished } from '../metrics';
-import { INLINE_RECIPIENTS, planFanOut } from './fan-out';
+import { INLINE_RECIPIENTS, planFanOut, replayDeliveries } from './fan-out';
 import { Event, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
 import { sampleEventType, subscribes } from './routing';
 import { idempotencyKey, PublishEventBody } from './schemas';
 
-/** Workflow starts in flight at once for one event replay. */
-const REPLAY_CONCURRENCY = 16;
 const EventPath = z.object({ id: resourceId('evt') });
 const ListQuery = z.object({
   ...pageQuery,
@@ -203,24 +201,15 @@ export function eventRoutes(temporal: TemporalTarget): Router {
   // than INLINE_RECIPIENTS go to a fan-out workflow, as a publish's do.
   router.post('/v1/events/:id/replay', async (ctx) => {
     const { id } = parsePath(ctx, EventPath);
-    const { projectId, consumerId } = auth(ctx);
+    const { consumerId } = auth(ctx);
     const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
     const endpoints = await subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id });
     const replayId = newId('rpl');
-    const deliveries: DeliveryDoc[] = [];
-    if (endpoints.length > INLINE_RECIPIENTS) {
-      await planFanOut(temporal, event, endpoints, replayId);
-    } else {
-      const previous = await latestDeliveryByEndpoint(projectId, event._id);
-      await forEachLimited(endpoints, REPLAY_CONCURRENCY, async (endpoint) => {
-        const replayOf = previous.get(endpoint._id)?._id ?? null;
-        deliveries.push(
-          await createReplayDelivery(temporal, { event, endpoint, trigger: 'replay', replayOf }),
-        );
-      });
-      deliveries.sort((a, b) => (a._id < b._id ? -1 : 1));
-    }
+    let deliveries: DeliveryDoc[] = [];
+    // Inline or in pages, the same deliveries: ids derived from (replay, endpoint).
+    if (endpoints.length > INLINE_RECIPIENTS) await planFanOut(temporal, event, endpoints, replayId);
+    else deliveries = await startDeliveries(temporal, await replayDeliveries(event, endpoints, replayId));
     ctx.status = 202;
     ctx.body = {
       event_id: event._id,
