@@ -18,7 +18,7 @@ import {
   type SendWebhookResult,
   Signals,
 } from '../src/delivery-contract';
-import { holdDelivery } from '../src/endpoint-health/circuit';
+import { holdDelivery, readHealthOf } from '../src/endpoint-health/circuit';
 import { type EndpointGate, HeldError, RELEASE_SAFETY_MS } from '../src/endpoint-health/gate';
 import { Endpoint } from '../src/endpoints/model';
 import { createEventReader } from '../src/events/reader';
@@ -68,10 +68,8 @@ export function createSendWebhook(deps: SendWebhookDeps) {
 
     // Pass the endpoint's gate: its status, breaker and limits may hold the delivery back, which is no attempt.
     const workflowId = deliveryWorkflowId(input.deliveryId);
-    const [endpoint, health] = await Promise.all([
-      findOwned(Endpoint, input.endpointId, input.projectId),
-      gate.readHealth(input.endpointId),
-    ]);
+    const endpoint = await findOwned(Endpoint, input.endpointId, input.projectId);
+    const health = endpoint ? await readHealthOf(endpoint) : null;
     const passage = endpoint
       ? await gate
           .pass({

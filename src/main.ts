@@ -57,6 +57,10 @@ async function connections(
         dataDir,
         port: config.HOOKFLOW_TEMPORAL_PORT,
         uiPort: config.HOOKFLOW_TEMPORAL_UI_PORT,
+        onVisibilityTrim: ({ trim, error }) => {
+          if (error) logger.warn({ err: error }, 'Temporal visibility indexes left as they ship');
+          else logger.info(trim, 'Temporal visibility indexes trimmed');
+        },
       }),
     );
     temporalUi ??= `http://127.0.0.1:${config.HOOKFLOW_TEMPORAL_UI_PORT}`;

@@ -3,6 +3,7 @@
 // drains it: one writer at a time, as the embedded store's read-then-replace updates need.
 import type { Client } from '@temporalio/client';
 import { type EndpointHealthInput, endpointHealthWorkflowId, Signals } from '../delivery-contract';
+import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { circuitTransitions } from '../metrics';
 import { EndpointHealth, type EndpointHealthDoc, HeldDelivery, type HoldReason } from './model';
 import { probeDelayMs } from './settings';
@@ -11,7 +12,15 @@ export function readHealth(endpointId: string): Promise<EndpointHealthDoc | null
   return EndpointHealth.collection.findOne({ _id: endpointId } as never) as Promise<EndpointHealthDoc | null>;
 }
 
+/** The endpoint's health document if it can have one (see EndpointDoc.health_recorded). */
+export function readHealthOf(endpoint: Pick<EndpointDoc, '_id' | 'health_recorded'>) {
+  return endpoint.health_recorded === false ? null : readHealth(endpoint._id);
+}
+
 export async function writeHealth(endpointId: string, projectId: string, fields: Partial<EndpointHealthDoc>) {
+  // Marked first: an attempt that read the endpoint before the mark behaves as one that read no health.
+  // Straight to the collection: not an endpoint change the routing stamp or `updated_at` should see.
+  await Endpoint.collection.updateOne({ _id: endpointId } as never, { $set: { health_recorded: true } });
   await EndpointHealth.collection.updateOne(
     { _id: endpointId } as never,
     { $set: { project_id: projectId, ...fields } },

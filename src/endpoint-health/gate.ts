@@ -63,8 +63,6 @@ export class EndpointGate {
 
   constructor(private readonly temporal: { client: Client; taskQueue: string }) {}
 
-  readHealth = readHealth;
-
   async pass(req: GateRequest): Promise<Passage> {
     const { endpoint } = req;
     const delivery = {

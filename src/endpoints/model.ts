@@ -42,6 +42,12 @@ export interface EndpointDoc {
   max_in_flight: number | null;
   /** Overrides of the breaker's defaults (DEFAULT_BREAKER). */
   circuit_breaker: Partial<BreakerSettings>;
+  /**
+   * False from creation until the breaker first records anything for it (set true before its health document
+   * is written), so that an attempt reads that document only when there can be one. Missing (endpoints made
+   * before it, or by a bulk insert): read it.
+   */
+  health_recorded?: boolean;
   metadata: Record<string, string>;
   created_at: Date;
   updated_at: Date;
@@ -83,6 +89,8 @@ const schema = new Schema<EndpointDoc>(
     rate_limit_per_s: { type: Number, default: null },
     max_in_flight: { type: Number, default: null },
     circuit_breaker: { type: Schema.Types.Mixed, default: {} },
+    // No default: a default would read as false on older documents, which may have a health document.
+    health_recorded: { type: Boolean },
     metadata: { type: Schema.Types.Mixed, default: {} },
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false, minimize: false },
@@ -105,6 +113,9 @@ for (const op of [
     });
   });
 }
+schema.pre('save', function () {
+  if (this.isNew && this.health_recorded === undefined) this.health_recorded = false;
+});
 schema.post('save', async (doc) => {
   await bumpRoutingStamp(doc.project_id);
 });

@@ -1,6 +1,8 @@
 // Counts attempts and final statuses into this process's statistics documents as they happen. A caller's
 // promise resolves once a write holding its count is stored: an activity does not complete before its
-// figures are safe. Writes to one document never overlap; counts that arrive meanwhile go in the next one.
+// figures are safe. One write at a time, of every document changed since the last (one round trip for an
+// attempt's endpoint and project counts and its final status together); counts that arrive meanwhile go in
+// the next one.
 import { randomUUID } from 'node:crypto';
 import type { FinalStatus } from '../deliveries/status';
 import { isOperationalEndpoint } from '../delivery-contract';
@@ -17,6 +19,9 @@ interface Pending {
 export class StatsRecorder {
   private readonly writer = randomUUID().slice(0, 8);
   private readonly docs = new Map<string, Pending>();
+  /** Documents with counts not yet in a write. */
+  private readonly dirty = new Set<Pending>();
+  private flushing = false;
 
   recordAttempt(
     where: { projectId: string; endpointId: string },
@@ -50,7 +55,8 @@ export class StatsRecorder {
         change(pending.doc);
         return new Promise<void>((resolve, reject) => {
           pending.waiting.push({ resolve, reject });
-          this.write(pending);
+          this.dirty.add(pending);
+          this.flush();
         });
       }),
     ).then(() => {});
@@ -82,24 +88,39 @@ export class StatsRecorder {
     return pending;
   }
 
-  private write(pending: Pending): void {
-    if (pending.writing || pending.waiting.length === 0) return;
-    pending.writing = true;
-    const batch = pending.waiting.splice(0);
-    const doc = structuredClone(pending.doc);
-    StatsBucket.collection
-      .replaceOne({ _id: doc._id } as never, doc, { upsert: true })
-      .then(
-        () => {
-          for (const w of batch) w.resolve();
-        },
-        (err) => {
-          for (const w of batch) w.reject(err);
-        },
-      )
-      .finally(() => {
-        pending.writing = false;
-        this.write(pending);
-      });
+  private flush(): void {
+    if (this.flushing || this.dirty.size === 0) return;
+    this.flushing = true;
+    // After the caller's other counts of this moment (a final status after its attempt's).
+    queueMicrotask(() => {
+      const batch = [...this.dirty];
+      this.dirty.clear();
+      const waiting = batch.flatMap((pending) => pending.waiting.splice(0));
+      for (const pending of batch) pending.writing = true;
+      StatsBucket.collection
+        .bulkWrite(
+          batch.map(({ doc }) => ({
+            replaceOne: {
+              filter: { _id: doc._id } as never,
+              replacement: structuredClone(doc),
+              upsert: true,
+            },
+          })),
+          { ordered: false },
+        )
+        .then(
+          () => {
+            for (const w of waiting) w.resolve();
+          },
+          (err) => {
+            for (const w of waiting) w.reject(err);
+          },
+        )
+        .finally(() => {
+          for (const pending of batch) pending.writing = false;
+          this.flushing = false;
+          this.flush();
+        });
+    });
   }
 }

@@ -35,8 +35,23 @@ export async function startEmbeddedServers(dataDir: string, database = 'hookflow
   const temporalPort = await freePort();
   let ferretPort = await freePort();
   while (ferretPort === temporalPort) ferretPort = await freePort();
-  const launchTemporal = () =>
-    startTemporalDevServer({ home: HOOKFLOW_HOME, dataDir, port: temporalPort, uiPort: 0, headless: true });
+  // Tests run the dev server as npm start does: a visibility index trim that fails is a test failure.
+  let trimError: Error | undefined;
+  const launchTemporal = async () => {
+    const server = await startTemporalDevServer({
+      home: HOOKFLOW_HOME,
+      dataDir,
+      port: temporalPort,
+      uiPort: 0,
+      headless: true,
+      onVisibilityTrim: ({ error }) => {
+        trimError = error;
+      },
+    });
+    if (!trimError) return server;
+    await server.stop();
+    throw trimError;
+  };
   const launchFerretDB = () => startFerretDB({ home: HOOKFLOW_HOME, dataDir, port: ferretPort });
   const started = await Promise.allSettled([launchTemporal(), launchFerretDB()]);
   const failed = started.find((s) => s.status === 'rejected');

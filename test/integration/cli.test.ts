@@ -1,13 +1,18 @@
 // Runs the README's "Operating with the temporal CLI" commands, exactly as written there, through the real
 // `temporal` binary, and checks that each has its documented effect on deliveries and their views.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { deliveryWorkflowInput } from '../../src/deliveries/start';
-import { deliveryWorkflowId, QUERY_BY_STATUS, TEMPORAL_CANCEL_ERROR } from '../../src/delivery-contract';
+import {
+  deliveryWorkflowId,
+  QUERY_BY_STATUS,
+  SearchAttributes,
+  TEMPORAL_CANCEL_ERROR,
+} from '../../src/delivery-contract';
 import { Endpoint, type EndpointDoc } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
 import { viewsReconciled } from '../../src/metrics';
@@ -386,5 +391,54 @@ describe('operating with the temporal CLI (README commands)', () => {
     );
     assert.match(done.last_error ?? '', /^timed out in Temporal/);
     assert.equal(await closeStatus(view.workflow_id), 'TIMED_OUT');
+  });
+
+  it('queries its search attributes through their own visibility indexes, the unused ones trimmed', async () => {
+    const db = join(h.stack.dataDir, 'temporal.db');
+    const python = join(dirname(dirname(h.stack.temporalBinary)), 'bin', 'python');
+    /** Runs SQL against the dev server's database (read by the Python that runs the trim). */
+    const sql = (query: string): string[][] => {
+      const script = `import sqlite3,sys,json; print(json.dumps(sqlite3.connect(sys.argv[1]).execute(sys.argv[2]).fetchall()))`;
+      return JSON.parse(execFileSync(python, ['-c', script, db, query], { encoding: 'utf8' }));
+    };
+    const indexes = () =>
+      sql("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility'").map(
+        ([name]) => name,
+      );
+    const { namespaces } = await h.stack.client.connection.workflowService.listNamespaces({});
+    const aliases = Object.entries(
+      namespaces.find((ns) => ns.namespaceInfo?.name === 'default')?.config?.customSearchAttributeAliases ??
+        {},
+    );
+    const statusColumn = aliases.find(([, alias]) => alias === SearchAttributes.status.name)?.[0];
+    assert.ok(statusColumn, 'the status search attribute has a column');
+    const kept = indexes();
+    // The stock schema has 59; kept: the primary key, ten for built-in filters, one per hookflow search attribute.
+    assert.equal(kept.length, 1 + 10 + Object.keys(SearchAttributes).length, kept.join(' '));
+    assert.ok(!kept.includes('by_bool_01') && !kept.includes('by_history_length'));
+    const plan = sql(
+      `EXPLAIN QUERY PLAN SELECT run_id FROM executions_visibility WHERE namespace_id = 'x' AND ${statusColumn} = 'failed'`,
+    );
+    assert.match(JSON.stringify(plan), /by_keyword_\d\d/);
+
+    // A search attribute registered after a trim (its column's index dropped) gets it back at the next start.
+    const trim = (columns: string[]) =>
+      JSON.parse(
+        execFileSync(python, [join(__dirname, '..', '..', 'scripts', 'visibility-indexes.py'), db], {
+          input: JSON.stringify({ keep: kept, columns }),
+          encoding: 'utf8',
+        }),
+      );
+    const later = ['Keyword01', 'Keyword02', 'Keyword03', 'Keyword04', 'Keyword05', 'Keyword06', 'Keyword07']
+      .filter((column) => !aliases.some(([c]) => c === column))
+      .at(0) as string;
+    const added = trim([...aliases.map(([c]) => c), later]);
+    assert.deepEqual(added.created, [later]);
+    assert.equal(indexes().length, kept.length + 1);
+    await h.stack.restartTemporal();
+    assert.deepEqual(indexes(), kept, 'the next start drops the unused one again');
+
+    // And the README's status query still answers (through the index, after a restart).
+    assert.equal((await run('list', 'no-such-endpoint')).trim(), '');
   });
 });

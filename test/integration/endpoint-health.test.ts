@@ -3,7 +3,10 @@
 // auto-disable and re-enabling, pausing. Figures are counted at the receiver, never timed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { writeHealth } from '../../src/endpoint-health/circuit';
+import { EndpointHealth } from '../../src/endpoint-health/model';
 import { rateBurst } from '../../src/endpoint-health/settings';
+import { Endpoint } from '../../src/endpoints/model';
 import { useStack } from '../helpers/harness';
 import { eventually } from '../helpers/stack';
 import { TimingReceiver } from '../helpers/timing-receiver';
@@ -238,5 +241,41 @@ describe('endpoint health', () => {
     const done = await h.waitForStatus(delivery.id, 'succeeded');
     assert.equal(done.attempts, 2);
     assert.equal((await timing.arrivals(path)).length, 2);
+  });
+
+  it('reads an endpoint’s breaker only once it has one, and always for endpoints made before the mark', async () => {
+    const open = {
+      state: 'open' as const,
+      since: new Date(),
+      opened_at: new Date(),
+      probe_delivery_id: null,
+    };
+    const heldByBreaker = async (path: string) => {
+      const delivery = await h.publishTo(path);
+      const handle = h.stack.client.workflow.getHandle(`delivery-${delivery.id}`);
+      await eventually(
+        () => handle.query<{ heldBy: string | null }>('state'),
+        (s) => s.heldBy === 'circuit_open',
+      );
+      assert.equal((await timing.arrivals(path)).length, 0);
+    };
+
+    // A new endpoint is marked as having no breaker state; the breaker's first write marks it.
+    const fresh = await h.createEndpoint('/marked', { url: timing.url('/marked') });
+    const raw = (id: string) => Endpoint.collection.findOne({ _id: id } as never);
+    assert.equal((await raw(fresh.id))?.health_recorded, false);
+    await writeHealth(fresh.id, h.projectId, { ...open, next_probe_at: new Date(Date.now() + 3_600_000) });
+    assert.equal((await raw(fresh.id))?.health_recorded, true);
+    await heldByBreaker('/marked');
+
+    // An endpoint stored before the mark existed (no field) with an open breaker: its attempts read it.
+    const older = await h.createEndpoint('/unmarked', { url: timing.url('/unmarked') });
+    await Endpoint.collection.updateOne({ _id: older.id } as never, { $unset: { health_recorded: '' } });
+    await EndpointHealth.collection.updateOne(
+      { _id: older.id } as never,
+      { $set: { project_id: h.projectId, ...open, next_probe_at: new Date(Date.now() + 3_600_000) } },
+      { upsert: true },
+    );
+    await heldByBreaker('/unmarked');
   });
 });
