@@ -58,8 +58,12 @@ function load(projectId: string, stamp: RoutingStamp, base: Copy | undefined): P
 }
 
 /** The project's active endpoints (operational ones too), as of the last write to them. Do not modify. */
-export async function activeEndpointsOf(projectId: string): Promise<readonly EndpointDoc[]> {
-  const stamp = await routingStamp(projectId);
+export async function activeEndpointsOf(
+  projectId: string,
+  /** The project's stamp as read after the publish began, if the caller has it. */
+  known?: RoutingStamp,
+): Promise<readonly EndpointDoc[]> {
+  const stamp = known ?? (await routingStamp(projectId));
   const copy = copies.get(projectId);
   if (copy?.stamp.version === stamp.version && copy.stamp.reset === stamp.reset) {
     if (Date.now() - copy.readAt > TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});

@@ -3,8 +3,10 @@ import { model, Schema } from 'mongoose';
 
 /**
  * A stamp per project that changes after every write to its endpoints (and one for all projects, `*`, for a
- * write whose project is not known), so that an API process can keep a project's endpoints in memory and
- * know when to read them again (src/endpoints/recipients-cache.ts). Written by the Endpoint model's hooks.
+ * write whose project is not known), its event types or its settings, so that an API process can keep a
+ * project's endpoints and catalogue in memory and know when to read them again
+ * (src/endpoints/recipients-cache.ts, `assertPublishable`). Written by the Endpoint model's hooks and
+ * `catalogueChanged`.
  * `reset` changes only with a delete: a copy then cannot be brought up to date from `updated_at`.
  */
 interface RoutingStampDoc {

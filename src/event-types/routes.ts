@@ -2,8 +2,10 @@
 // POST /v1/events makes against it.
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { isDuplicateKeyError } from '../db';
+import { bumpRoutingStamp, type RoutingStamp } from '../endpoints/routing-stamp';
 import { eventTypeName } from '../endpoints/schemas';
 import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, fieldError, notFound } from '../http/errors';
@@ -94,22 +96,59 @@ function assertConsistent(schema: object | null, examples: unknown[]): void {
 }
 
 /**
+ * What publishes read of a project's catalogue (its types, looked up by name, and whether it is strict), kept
+ * in this API process while the project's routing stamp is unchanged: every write to its event types or
+ * settings changes the stamp after the write, and a copy older than a minute is read again (the only change
+ * it can miss is one whose process died between the write and the stamp).
+ */
+interface CatalogueCopy {
+  stamp: string;
+  types: Map<string, EventTypeDoc | null>;
+  strict?: boolean;
+}
+const catalogues = new LRUCache<string, CatalogueCopy>({ max: 1000, ttl: 60_000 });
+/** Names looked up per copy at most (unknown types too); past it the copy starts again. */
+const MAX_NAMES = 1000;
+
+async function catalogueEntry(projectId: string, eventType: string, stamp: RoutingStamp) {
+  const key = `${stamp.version} ${stamp.reset}`;
+  let copy = catalogues.get(projectId);
+  if (copy?.stamp !== key || copy.types.size >= MAX_NAMES) {
+    copy = { stamp: key, types: new Map() };
+    catalogues.set(projectId, copy);
+  }
+  let type = copy.types.get(eventType);
+  if (type === undefined) {
+    type = (await EventType.collection.findOne({
+      _id: eventTypeId(projectId, eventType),
+    } as never)) as EventTypeDoc | null;
+    copy.types.set(eventType, type);
+  }
+  if (type || copy.strict !== undefined) return { type, strict: copy.strict ?? false };
+  const project = await Project.collection.findOne({ _id: projectId } as never, {
+    projection: { strict_event_types: 1 },
+  });
+  copy.strict = project?.strict_event_types === true;
+  return { type, strict: copy.strict };
+}
+
+/** Changes the routing stamp after a write to the project's catalogue or settings (see CatalogueCopy). */
+export const catalogueChanged = (projectId: string) => bumpRoutingStamp(projectId);
+
+/**
  * Refuses (422) a publish the catalogue refuses: an archived type, a payload that does not match the type's
- * schema (issues point into the payload), or a type not in the catalogue when the project is strict.
+ * schema (issues point into the payload), or a type not in the catalogue when the project is strict. `stamp`
+ * is the project's routing stamp as this publish read it.
  */
 export async function assertPublishable(
   projectId: string,
   eventType: string,
   payload: unknown,
+  stamp: RoutingStamp,
 ): Promise<void> {
-  const type = (await EventType.collection.findOne({
-    _id: eventTypeId(projectId, eventType),
-  } as never)) as EventTypeDoc | null;
+  const { type, strict } = await catalogueEntry(projectId, eventType, stamp);
   if (!type) {
-    const project = await Project.collection.findOne({ _id: projectId } as never, {
-      projection: { strict_event_types: 1 },
-    });
-    if (project?.strict_event_types)
+    if (strict)
       throw fieldError('body', ['event_type'], 'not in the event-type catalogue (the project is strict)');
     return;
   }
@@ -134,6 +173,7 @@ export function eventTypeRoutes(): Router {
         examples_json: JSON.stringify(body.examples ?? []),
         archived: body.archived ?? false,
       });
+      await catalogueChanged(projectId);
       ctx.status = 201;
       ctx.body = presentEventType(created.toObject());
     } catch (err) {
@@ -192,12 +232,14 @@ export function eventTypeRoutes(): Router {
       { returnDocument: 'after' },
     ).lean();
     if (!updated) throw notFound('event type');
+    await catalogueChanged(updated.project_id);
     ctx.body = presentEventType(updated);
   });
 
   router.delete('/v1/event-types/:name', projectKeyOnly, async (ctx) => {
     const current = await find(ctx);
     await EventType.deleteOne({ _id: current._id });
+    await catalogueChanged(current.project_id);
     ctx.status = 204;
   });
   return router;

@@ -7,6 +7,7 @@ import { Delivery, type DeliveryDoc } from '../deliveries/model';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { activeEndpointsOf } from '../endpoints/recipients-cache';
+import type { RoutingStamp } from '../endpoints/routing-stamp';
 import { fieldError } from '../http/errors';
 import { newId } from '../ids';
 import { type Dispatched, INLINE_RECIPIENTS, initialDelivery, planFanOut } from './fan-out';
@@ -28,22 +29,25 @@ export async function publishEvent(
   projectId: string,
   body: PublishEventBody,
   consumerId: string | null,
-  { operational = false } = {},
+  { operational = false, stamp }: { operational?: boolean; stamp?: RoutingStamp } = {},
 ): Promise<PublishResult> {
   if (body.endpoint_ids) await assertEndpointsExist(projectId, body.endpoint_ids, consumerId);
   const eventId = newId('evt');
   const payloadJson = JSON.stringify(body.payload);
   // Who gets the event is read while the event is stored: a round trip less before the 202.
-  const recipients = subscribedEndpoints({
-    project_id: projectId,
-    consumer_id: consumerId,
-    event_type: body.event_type,
-    endpoint_ids: body.endpoint_ids ?? null,
-    operational,
-    channels: body.channels ?? [],
-    payload_json: payloadJson,
-    headers: body.headers ?? {},
-  });
+  const recipients = subscribedEndpoints(
+    {
+      project_id: projectId,
+      consumer_id: consumerId,
+      event_type: body.event_type,
+      endpoint_ids: body.endpoint_ids ?? null,
+      operational,
+      channels: body.channels ?? [],
+      payload_json: payloadJson,
+      headers: body.headers ?? {},
+    },
+    stamp,
+  );
   recipients.catch(() => {});
   const event = newEvent(
     {
@@ -122,6 +126,8 @@ export async function subscribedEndpoints(
     | 'payload_json'
     | 'headers'
   >,
+  /** The project's routing stamp, if the caller has read it already. */
+  stamp?: RoutingStamp,
 ): Promise<EndpointDoc[]> {
   // hookflow's own events go to operational endpoints, and only they.
   const operational = (ep: EndpointDoc) => (ep.operational === true) === (event.operational === true);
@@ -136,7 +142,7 @@ export async function subscribedEndpoints(
             ...(event.endpoint_ids ? { _id: { $in: event.endpoint_ids } } : {}),
           } as never)
           .toArray()) as unknown as EndpointDoc[])
-      : (await activeEndpointsOf(event.project_id)).filter(operational);
+      : (await activeEndpointsOf(event.project_id, stamp)).filter(operational);
   let target: ReturnType<FilterTarget> | undefined;
   const filterTarget: FilterTarget = () => {
     target ??= {

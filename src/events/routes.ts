@@ -6,6 +6,7 @@ import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveri
 import { assertReplayable } from '../deliveries/replay';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { Endpoint } from '../endpoints/model';
+import { routingStamp } from '../endpoints/routing-stamp';
 import { eventTypeName } from '../endpoints/schemas';
 import { assertPublishable } from '../event-types/routes';
 import { auth, projectKeyOnly } from '../http/auth';
@@ -120,12 +121,15 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     // Stripe-style Idempotency-Key header, for clients that prefer it to the body field.
     const header = ctx.get('idempotency-key');
     if (header && !body.idempotency_key) body.idempotency_key = parseHeaderKey(header);
+    const { projectId } = auth(ctx);
+    // One read tells whether this process's copies of the project's catalogue and endpoints are current.
+    const stamp = await routingStamp(projectId);
     const [consumerId] = await Promise.all([
       body.consumer_id ? consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] }) : null,
       // The catalogue: an archived type, a payload off its schema, or an unknown type in a strict project.
-      assertPublishable(auth(ctx).projectId, body.event_type, body.payload),
+      assertPublishable(projectId, body.event_type, body.payload, stamp),
     ]);
-    const result = await publishEvent(temporal, auth(ctx).projectId, body, consumerId);
+    const result = await publishEvent(temporal, projectId, body, consumerId, { stamp });
     eventsPublished.inc({ result: result.duplicate ? 'duplicate' : 'accepted' });
     ctx.state.log = { event_id: result.event._id, deliveries: result.deliveriesTotal };
     ctx.status = result.duplicate ? 200 : 202;

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { type ApiKeyVerifier, issueApiKey, NewApiKeyResource, presentApiKey } from '../api-keys/model';
+import { catalogueChanged } from '../event-types/routes';
 import { auth, projectKeyOnly, requireAdmin } from '../http/auth';
 import { notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
@@ -70,6 +71,7 @@ export function projectSettingsRoutes(): Router {
       { returnDocument: 'after' },
     ).lean();
     if (!project) throw notFound('project');
+    await catalogueChanged(project._id);
     ctx.body = presentProject(project);
   });
   return router;
