@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { SearchAttributes } from './delivery-contract';
 
 export interface ChildServer {
@@ -144,9 +145,16 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     !opts.untuned,
   );
   await waitForPort(opts.port, server.process, 'temporal dev server');
+  let columns: string[];
+  try {
+    columns = await registerSearchAttributes(`127.0.0.1:${opts.port}`);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
   // A speed-up only: without it (no sqlite3 in the Python, say) the server works as it ships.
   if (!opts.untuned)
-    await trimVisibilityIndexes(opts, `127.0.0.1:${opts.port}`).then(
+    await trimVisibilityIndexes(opts, columns).then(
       (trim) => opts.onVisibilityTrim?.({ trim }),
       (error: Error) => opts.onVisibilityTrim?.({ error }),
     );
@@ -174,38 +182,65 @@ const VISIBILITY_INDEXES = [
 export interface VisibilityTrim {
   dropped: number;
   created: string[];
+  partial: string[];
   indexes: number;
 }
 
 /**
- * The dev server's SQLite visibility table carries 59 indexes, every one rewritten when a workflow starts
- * and again when it closes: a third of the server's CPU per delivery (bench/README.md). This keeps the ones
- * above and those of the custom search attributes registered in any namespace; a search attribute registered
- * later is indexed at the next start.
+ * Registers hookflow's search attributes in the dev server's `default` namespace where they are missing, and
+ * returns the visibility columns of every custom search attribute of any namespace. The dev server's own
+ * `--search-attribute` flags register nothing on a database that has some of them already (one request for
+ * all, refused if any exists), so one added in a later version would be missing there.
  */
-async function trimVisibilityIndexes(
-  opts: TemporalDevServerOptions,
-  address: string,
-): Promise<VisibilityTrim> {
+const GRPC_ALREADY_EXISTS = 6;
+
+async function registerSearchAttributes(address: string): Promise<string[]> {
   const connection = await Connection.connect({ address });
-  let columns: string[] = [];
   try {
-    // The dev server registers the --search-attribute flags as it comes up, not always before its port opens.
     const wanted = Object.values(SearchAttributes).map((key) => key.name);
     for (let tries = 0; ; tries++) {
       const { namespaces } = await connection.workflowService.listNamespaces({ pageSize: 100 });
       const aliases = namespaces.flatMap((ns) =>
         Object.entries(ns.config?.customSearchAttributeAliases ?? {}),
       );
-      columns = aliases.map(([column]) => column);
-      const named = new Set(aliases.map(([, alias]) => alias));
-      if (wanted.every((name) => named.has(name))) break;
-      if (tries === 100) throw new Error('the dev server did not register its search attributes');
+      const defaultNamespace = namespaces.find((ns) => ns.namespaceInfo?.name === 'default');
+      const registered = new Set(Object.values(defaultNamespace?.config?.customSearchAttributeAliases ?? {}));
+      const missing = wanted.filter((name) => !registered.has(name));
+      if (missing.length === 0) return aliases.map(([column]) => column);
+      if (tries === 100) throw new Error(`search attributes ${missing.join(', ')} could not be registered`);
+      // A fresh server registers its flags as it comes up, not always before its port opens: give it a moment.
+      if (defaultNamespace && tries >= 10)
+        await connection.operatorService
+          .addSearchAttributes({
+            namespace: 'default',
+            searchAttributes: Object.fromEntries(
+              missing.map((name) => [
+                name,
+                temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+              ]),
+            ),
+          })
+          .catch((err: { code?: number }) => {
+            // Registered meanwhile (by the server's own flags): the next read shows it.
+            if (err.code !== GRPC_ALREADY_EXISTS) throw err;
+          });
       await sleep(100);
     }
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * The dev server's SQLite visibility table carries 59 indexes, every one rewritten when a workflow starts
+ * and again when it closes: a third of the server's CPU per delivery (bench/README.md). This keeps the ones
+ * above and those of the custom search attributes registered (`columns`); a search attribute registered
+ * later is indexed at the next start.
+ */
+async function trimVisibilityIndexes(
+  opts: TemporalDevServerOptions,
+  columns: string[],
+): Promise<VisibilityTrim> {
   const script = join(__dirname, '..', 'scripts', 'visibility-indexes.py');
   const child = spawn(join(opts.home, 'venv', 'bin', 'python'), [script, join(opts.dataDir, 'temporal.db')], {
     stdio: ['pipe', 'pipe', 'pipe'],

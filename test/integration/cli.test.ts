@@ -446,8 +446,20 @@ describe('operating with the temporal CLI (README commands)', () => {
     assert.deepEqual(added.created, [later]);
     assert.equal(added.partial.length, 1);
     assert.equal(indexes().length, kept.length + 1);
+    // A database without one of hookflow's search attributes (made by an older version) gets it at start:
+    // the dev server's own flags register none where some exist.
+    const circuit = SearchAttributes.circuitState.name;
+    await h.stack.client.connection.operatorService.removeSearchAttributes({
+      namespace: 'default',
+      searchAttributes: [circuit],
+    });
     await h.stack.restartTemporal();
-    assert.deepEqual(indexes(), kept, 'the next start drops the unused one again');
+    // (The search attribute registered again may land in another column: count, not names.)
+    assert.equal(indexes().length, kept.length, 'the next start drops the unused one again');
+    const { customAttributes } = await h.stack.client.connection.operatorService.listSearchAttributes({
+      namespace: 'default',
+    });
+    assert.ok(circuit in customAttributes, `${circuit} registered again`);
 
     // And the README's status query still answers (through the index, after a restart).
     assert.equal((await run('list', 'no-such-endpoint')).trim(), '');
