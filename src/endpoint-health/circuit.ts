@@ -2,6 +2,7 @@
 // run by the endpoint's health workflow (workflows/endpoint-health.ts), which alone probes, closes and
 // drains it: one writer at a time, as the embedded store's read-then-replace updates need.
 import type { Client } from '@temporalio/client';
+import { isDuplicateKeyError } from '../db';
 import { type EndpointHealthInput, endpointHealthWorkflowId, Signals } from '../delivery-contract';
 import { Endpoint, type EndpointDoc } from '../endpoints/model';
 import { circuitTransitions } from '../metrics';
@@ -17,10 +18,17 @@ export function readHealthOf(endpoint: Pick<EndpointDoc, '_id' | 'health_recorde
   return endpoint.health_recorded === false ? null : readHealth(endpoint._id);
 }
 
-export async function writeHealth(endpointId: string, projectId: string, fields: Partial<EndpointHealthDoc>) {
-  // Marked first: an attempt that read the endpoint before the mark behaves as one that read no health.
-  // Straight to the collection: not an endpoint change the routing stamp or `updated_at` should see.
+/**
+ * Marks the endpoint as having breaker state, before any is written: an attempt that read the endpoint before
+ * the mark behaves as one that read no health. Straight to the collection: not an endpoint change the routing
+ * stamp or `updated_at` should see.
+ */
+async function markHealthRecorded(endpointId: string): Promise<void> {
   await Endpoint.collection.updateOne({ _id: endpointId } as never, { $set: { health_recorded: true } });
+}
+
+export async function writeHealth(endpointId: string, projectId: string, fields: Partial<EndpointHealthDoc>) {
+  await markHealthRecorded(endpointId);
   await EndpointHealth.collection.updateOne(
     { _id: endpointId } as never,
     { $set: { project_id: projectId, ...fields } },
@@ -36,17 +44,29 @@ export async function openCircuit(
   projectId: string,
 ): Promise<void> {
   const now = new Date();
-  const current = await readHealth(endpointId);
-  const openedAt = current && current.state !== 'closed' ? (current.opened_at ?? now) : now;
-  if (!current || current.state === 'closed') {
-    await writeHealth(endpointId, projectId, {
-      state: 'open',
-      since: now,
-      opened_at: now,
-      next_probe_at: new Date(now.getTime() + probeDelayMs(0)),
-      probe_delivery_id: null,
-    });
+  let openedAt = now;
+  await markHealthRecorded(endpointId);
+  // One write opens it, only if it is closed (or new): workers tripping it at once agree on when it opened.
+  try {
+    await EndpointHealth.collection.updateOne(
+      { _id: endpointId, state: 'closed' } as never,
+      {
+        $set: {
+          project_id: projectId,
+          state: 'open',
+          since: now,
+          opened_at: now,
+          next_probe_at: new Date(now.getTime() + probeDelayMs(0)),
+          probe_delivery_id: null,
+        },
+      },
+      { upsert: true },
+    );
     circuitTransitions.inc({ state: 'open' });
+  } catch (err) {
+    // Not closed: open already, since the time its document says.
+    if (!isDuplicateKeyError(err)) throw err;
+    openedAt = (await readHealth(endpointId))?.opened_at ?? now;
   }
   await client.workflow.signalWithStart('endpointHealthWorkflow', {
     workflowId: endpointHealthWorkflowId(endpointId),

@@ -3,10 +3,11 @@
 // auto-disable and re-enabling, pausing. Figures are counted at the receiver, never timed.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { writeHealth } from '../../src/endpoint-health/circuit';
+import { openCircuit, writeHealth } from '../../src/endpoint-health/circuit';
 import { EndpointHealth } from '../../src/endpoint-health/model';
 import { rateBurst } from '../../src/endpoint-health/settings';
 import { Endpoint } from '../../src/endpoints/model';
+import { circuitTransitions } from '../../src/metrics';
 import { useStack } from '../helpers/harness';
 import { eventually } from '../helpers/stack';
 import { TimingReceiver } from '../helpers/timing-receiver';
@@ -267,6 +268,15 @@ describe('endpoint health', () => {
     await writeHealth(fresh.id, h.projectId, { ...open, next_probe_at: new Date(Date.now() + 3_600_000) });
     assert.equal((await raw(fresh.id))?.health_recorded, true);
     await heldByBreaker('/marked');
+
+    // Two workers tripping a breaker at once: one write opens it, and both report when it opened.
+    const tripped = await h.createEndpoint('/tripped', { url: timing.url('/tripped') });
+    const opens = async () =>
+      (await circuitTransitions.get()).values.find((v) => v.labels.state === 'open')?.value ?? 0;
+    const before = await opens();
+    const trip = () => openCircuit(h.stack.client, h.stack.taskQueue, tripped.id, h.projectId);
+    await Promise.all([trip(), trip(), trip()]);
+    assert.equal((await opens()) - before, 1);
 
     // An endpoint stored before the mark existed (no field) with an open breaker: its attempts read it.
     const older = await h.createEndpoint('/unmarked', { url: timing.url('/unmarked') });
