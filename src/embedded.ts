@@ -198,34 +198,45 @@ async function registerSearchAttributes(address: string): Promise<string[]> {
   const connection = await Connection.connect({ address });
   try {
     const wanted = Object.values(SearchAttributes).map((key) => key.name);
-    for (let tries = 0; ; tries++) {
-      const { namespaces } = await connection.workflowService.listNamespaces({ pageSize: 100 });
-      const aliases = namespaces.flatMap((ns) =>
-        Object.entries(ns.config?.customSearchAttributeAliases ?? {}),
-      );
-      const defaultNamespace = namespaces.find((ns) => ns.namespaceInfo?.name === 'default');
-      const registered = new Set(Object.values(defaultNamespace?.config?.customSearchAttributeAliases ?? {}));
-      const missing = wanted.filter((name) => !registered.has(name));
-      if (missing.length === 0) return aliases.map(([column]) => column);
-      if (tries === 100) throw new Error(`search attributes ${missing.join(', ')} could not be registered`);
-      // A fresh server registers its flags as it comes up, not always before its port opens: give it a moment.
-      if (defaultNamespace && tries >= 10)
-        await connection.operatorService
-          .addSearchAttributes({
-            namespace: 'default',
-            searchAttributes: Object.fromEntries(
-              missing.map((name) => [
-                name,
-                temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-              ]),
-            ),
-          })
-          .catch((err: { code?: number }) => {
-            // Registered meanwhile (by the server's own flags): the next read shows it.
-            if (err.code !== GRPC_ALREADY_EXISTS) throw err;
-          });
+    let missing = wanted;
+    let lastError: Error | null = null;
+    for (let tries = 0; tries < 300; tries++) {
+      try {
+        const { namespaces } = await connection.workflowService.listNamespaces({ pageSize: 100 });
+        const aliases = namespaces.flatMap((ns) =>
+          Object.entries(ns.config?.customSearchAttributeAliases ?? {}),
+        );
+        const defaultNamespace = namespaces.find((ns) => ns.namespaceInfo?.name === 'default');
+        const registered = new Set(
+          Object.values(defaultNamespace?.config?.customSearchAttributeAliases ?? {}),
+        );
+        missing = wanted.filter((name) => !registered.has(name));
+        if (missing.length === 0) return aliases.map(([column]) => column);
+        // A fresh server registers its flags as it comes up, not always before its port opens: give it a moment.
+        if (defaultNamespace && tries >= 10)
+          await connection.operatorService
+            .addSearchAttributes({
+              namespace: 'default',
+              searchAttributes: Object.fromEntries(
+                missing.map((name) => [
+                  name,
+                  temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+                ]),
+              ),
+            })
+            .catch((err: { code?: number }) => {
+              // Registered meanwhile (by the server's own flags): the next read shows it.
+              if (err.code !== GRPC_ALREADY_EXISTS) throw err;
+            });
+      } catch (err) {
+        // Its frontend may answer only a moment after its port opens.
+        lastError = err as Error;
+      }
       await sleep(100);
     }
+    throw new Error(
+      `search attributes ${missing.join(', ')} could not be registered${lastError ? `: ${lastError.message}` : ''}`,
+    );
   } finally {
     await connection.close();
   }
