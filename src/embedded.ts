@@ -186,14 +186,14 @@ export interface VisibilityTrim {
   indexes: number;
 }
 
+const GRPC_ALREADY_EXISTS = 6;
+
 /**
  * Registers hookflow's search attributes in the dev server's `default` namespace where they are missing, and
  * returns the visibility columns of every custom search attribute of any namespace. The dev server's own
  * `--search-attribute` flags register nothing on a database that has some of them already (one request for
  * all, refused if any exists), so one added in a later version would be missing there.
  */
-const GRPC_ALREADY_EXISTS = 6;
-
 async function registerSearchAttributes(address: string): Promise<string[]> {
   const connection = await Connection.connect({ address });
   try {
@@ -253,9 +253,14 @@ async function trimVisibilityIndexes(
   columns: string[],
 ): Promise<VisibilityTrim> {
   const script = join(__dirname, '..', 'scripts', 'visibility-indexes.py');
-  const child = spawn(join(opts.home, 'venv', 'bin', 'python'), [script, join(opts.dataDir, 'temporal.db')], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  // -B: no bytecode cache written next to the script.
+  const child = spawn(
+    join(opts.home, 'venv', 'bin', 'python'),
+    ['-B', script, join(opts.dataDir, 'temporal.db')],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk) => {

@@ -434,7 +434,7 @@ describe('operating with the temporal CLI (README commands)', () => {
     // A search attribute registered after a trim (its column's index dropped) gets it back at the next start.
     const trim = (columns: string[]) =>
       JSON.parse(
-        execFileSync(python, [join(__dirname, '..', '..', 'scripts', 'visibility-indexes.py'), db], {
+        execFileSync(python, ['-B', join(__dirname, '..', '..', 'scripts', 'visibility-indexes.py'), db], {
           input: JSON.stringify({ keep: kept, columns }),
           encoding: 'utf8',
         }),
