@@ -3,7 +3,8 @@
 import { isIP } from 'node:net';
 import { type Dispatcher, request } from 'undici';
 import type { DeliveryDoc } from '../src/deliveries/model';
-import { type EndpointDoc, signingSecrets } from '../src/endpoints/model';
+import { signingKeys } from '../src/endpoints/credentials';
+import type { EndpointDoc } from '../src/endpoints/model';
 import type { EventDoc } from '../src/events/model';
 import { signatureHeader } from '../src/signing';
 import { BlockedTargetError, isPublicAddress, urlHost } from '../src/target-policy';
@@ -67,12 +68,7 @@ function requestHeaders(
     'user-agent': USER_AGENT,
     'webhook-id': event._id,
     'webhook-timestamp': String(timestamp),
-    'webhook-signature': signatureHeader(
-      signingSecrets(endpoint, at),
-      event._id,
-      timestamp,
-      event.payload_json,
-    ),
+    'webhook-signature': signatureHeader(signingKeys(endpoint, at), event._id, timestamp, event.payload_json),
     'hookflow-event-type': event.event_type,
     'hookflow-delivery-id': delivery._id,
     'hookflow-attempt': String(attempt),

@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   HOOKFLOW_PORT: port(3000),
   HOOKFLOW_WORKER_PORT: port(3001),
   HOOKFLOW_ADMIN_KEY: z.string().min(16).optional(),
+  HOOKFLOW_ENCRYPTION_KEYS: z.string().optional(),
   HOOKFLOW_HOME: z.string().default(join(__dirname, '..', '.hookflow')),
   HOOKFLOW_TEMPORAL_PORT: port(7233),
   HOOKFLOW_TEMPORAL_UI_PORT: port(8233),

@@ -13,10 +13,12 @@ import { type ChildServer, startFerretDB, startTemporalDevServer } from './embed
 import { createApp, createWorkerServiceApp } from './http/app';
 import type { Lifecycle } from './http/service-routes';
 import { createLogger, type Logger } from './logger';
+import { generateKeyEntry, type Keyring, parseKeys, useKeyring } from './secrets/keyring';
+import { checkStoredKeys, rotateKeys } from './secrets/stored-keys';
 import { connectTemporalClient } from './temporal';
 import { createDeliveryWorker } from './worker';
 
-type Role = 'all' | 'api' | 'worker';
+type Role = 'all' | 'api' | 'worker' | 'rotate-keys';
 
 /** What every role runs on. */
 interface Context {
@@ -83,6 +85,22 @@ function adminKey(config: Config, dataDir: string): string {
   return key;
 }
 
+/**
+ * The encryption keys from HOOKFLOW_ENCRYPTION_KEYS, or those kept in the data folder: `npm start` generates
+ * one there the first time, as it does the admin key; the other roles only read it.
+ */
+function encryptionKeys(role: Role, config: Config, dataDir: string): Keyring {
+  if (config.HOOKFLOW_ENCRYPTION_KEYS) return parseKeys(config.HOOKFLOW_ENCRYPTION_KEYS);
+  const file = join(dataDir, 'encryption-keys');
+  if (existsSync(file)) return parseKeys(readFileSync(file, 'utf8'));
+  if (role !== 'all')
+    throw new Error(
+      `HOOKFLOW_ENCRYPTION_KEYS is not set and ${file} does not exist: set it to the keys the other processes use`,
+    );
+  writeFileSync(file, `${generateKeyEntry()}\n`, { mode: 0o600 });
+  return parseKeys(readFileSync(file, 'utf8'));
+}
+
 /** The delivery worker: runs workflows and activities until shut down. */
 async function startWorker({ config, logger, client }: Context) {
   const worker = await createDeliveryWorker({
@@ -138,15 +156,27 @@ function banner(role: Role, config: Config, connected: Connections, key: string)
 
 async function main() {
   const role = (process.argv[2] ?? 'all') as Role;
-  if (!['all', 'api', 'worker'].includes(role))
-    throw new Error(`unknown role ${role}: use all, api or worker`);
+  if (!['all', 'api', 'worker', 'rotate-keys'].includes(role))
+    throw new Error(`unknown role ${role}: use all, api, worker or rotate-keys`);
   const config = loadConfig();
   const logger = createLogger(config.LOG_LEVEL);
   const dataDir = join(config.HOOKFLOW_HOME, 'data');
   mkdirSync(dataDir, { recursive: true });
+  const keyring = encryptionKeys(role, config, dataDir);
+  useKeyring(keyring);
 
   const connected = await connections(role, config, dataDir, logger);
   await connectMongo(connected.mongoUri);
+  if (role === 'rotate-keys') {
+    const { endpoints } = await rotateKeys(keyring);
+    process.stdout.write(`resealed the secrets of ${endpoints} endpoints with key "${keyring.primaryId}"\n`);
+    await mongoose.disconnect();
+    return;
+  }
+  await checkStoredKeys(keyring).catch(async (err) => {
+    for (const child of connected.children.reverse()) await child.stop();
+    throw err;
+  });
   const client = await connectTemporalClient(connected.temporalAddress, config.TEMPORAL_NAMESPACE, logger);
   const context: Context = { config, logger, client, lifecycle: { draining: false } };
 

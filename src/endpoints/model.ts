@@ -3,17 +3,18 @@ import { z } from 'zod';
 import { CircuitResource, type EndpointHealthDoc, presentCircuit } from '../endpoint-health/model';
 import { type BreakerSettings, DEFAULT_BREAKER } from '../endpoint-health/settings';
 import { DEFAULT_RETRY, type RetrySettings } from '../retry-schedule';
+import {
+  type AuthSummary,
+  currentSigning,
+  SIGNING_SCHEMES,
+  type SigningSecret,
+  type StoredAuth,
+  summarizeAuth,
+} from './credentials';
 import { bumpRoutingStamp } from './routing-stamp';
 
 export const ENDPOINT_STATUSES = ['active', 'paused', 'disabled'] as const;
 export type EndpointStatus = (typeof ENDPOINT_STATUSES)[number];
-
-export interface SigningSecret {
-  secret: string;
-  /** null while current; set when rotated out: it keeps signing until then. */
-  expires_at: Date | null;
-  created_at: Date;
-}
 
 export interface EndpointDoc {
   _id: string;
@@ -32,7 +33,10 @@ export interface EndpointDoc {
   filter_json?: string | null;
   status: EndpointStatus;
   disabled_reason: string | null;
+  /** Sealed; the last one without `expires_at` is current (src/endpoints/credentials.ts). */
   secrets: SigningSecret[];
+  /** How hookflow authenticates to the receiver, sealed; null: no authentication. */
+  auth?: StoredAuth | null;
   headers: Record<string, string>;
   timeout_ms: number;
   retry: RetrySettings;
@@ -69,9 +73,18 @@ const schema = new Schema<EndpointDoc>(
     status: { type: String, enum: ENDPOINT_STATUSES, default: 'active' },
     disabled_reason: { type: String, default: null },
     secrets: {
-      type: [{ _id: false, secret: String, expires_at: { type: Date, default: null }, created_at: Date }],
+      type: [
+        {
+          _id: false,
+          secret: String,
+          public_key: { type: String, default: undefined },
+          expires_at: { type: Date, default: null },
+          created_at: Date,
+        },
+      ],
       default: [],
     },
+    auth: { type: Schema.Types.Mixed, default: null },
     headers: { type: Schema.Types.Mixed, default: {} },
     timeout_ms: { type: Number, default: DEFAULT_TIMEOUT_MS },
     retry: {
@@ -128,12 +141,6 @@ schema.index({ project_id: 1, updated_at: 1 });
 
 export const Endpoint = model<EndpointDoc>('Endpoint', schema, 'endpoints');
 
-/** Secrets that sign a request sent at `now`: the current one and rotated ones still in their grace period. */
-export function signingSecrets(endpoint: Pick<EndpointDoc, 'secrets'>, now = new Date()): string[] {
-  return endpoint.secrets.filter((s) => s.expires_at === null || s.expires_at > now).map((s) => s.secret);
-}
-
-/** The API's view of an endpoint: never the signing secrets. */
 /** An endpoint as the API shows it: never its signing secrets. */
 export const EndpointResource = z
   .strictObject({
@@ -154,6 +161,24 @@ export const EndpointResource = z
     status: z.enum(ENDPOINT_STATUSES),
     disabled_reason: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
+    signing: z.enum(SIGNING_SCHEMES).meta({
+      description: 'How requests are signed: `v1` HMAC-SHA256 with a whsec_ secret, or `v1a` ed25519.',
+    }),
+    public_key: z.string().nullable().meta({
+      description: 'For ed25519 signing, the current public key (whpk_...) receivers verify with; else null.',
+    }),
+    auth: z
+      .strictObject({
+        type: z.enum(['basic', 'bearer', 'header', 'oauth2_client_credentials']),
+        name: z.string().optional(),
+        token_url: z.string().optional(),
+        scope: z.string().optional(),
+      })
+      .nullable()
+      .meta({
+        description:
+          'How hookflow authenticates to the receiver: its type and the parts that are no credential (the header name, the token URL and scope); null: none.',
+      }),
     timeout_ms: z.number(),
     retry: z.strictObject({
       max_attempts: z.number(),
@@ -201,6 +226,8 @@ export function presentEndpoint(
     status: e.status,
     disabled_reason: e.disabled_reason,
     headers: e.headers,
+    ...currentSigning(e),
+    auth: e.auth ? (summarizeAuth(e.auth) as AuthSummary) : null,
     timeout_ms: e.timeout_ms,
     retry: e.retry,
     rate_limit_per_s: e.rate_limit_per_s,

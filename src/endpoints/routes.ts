@@ -13,8 +13,8 @@ import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId } from '../http/validate';
 import { newId } from '../ids';
 import { DEFAULT_RETRY } from '../retry-schedule';
-import { generateSecret } from '../signing';
 import { blockedAddress, urlHost } from '../target-policy';
+import { currentSigning, newSigningSecret, sealAuth } from './credentials';
 import { DEFAULT_TIMEOUT_MS, Endpoint, type EndpointDoc, EndpointResource, presentEndpoint } from './model';
 import {
   CreateEndpointBody,
@@ -65,9 +65,10 @@ const FilterTestBody = z.strictObject({
 });
 
 const EndpointWithSecret = EndpointResource.extend({
-  secret: z
-    .string()
-    .meta({ description: 'The signing secret (whsec_...): shown on creation and rotation only.' }),
+  secret: z.string().optional().meta({
+    description:
+      'The HMAC signing secret (whsec_...): shown on creation and rotation only. Absent for ed25519 signing, whose private key never leaves hookflow (see public_key).',
+  }),
 }).meta({ id: 'EndpointWithSecret' });
 
 export function endpointDocs(kind: EndpointKind): RouteDocs {
@@ -131,7 +132,8 @@ export function endpointDocs(kind: EndpointKind): RouteDocs {
     [`POST ${kind.base}/{id}/secret/rotate`]: {
       tag: kind.tag,
       summary: 'Rotate the signing secret',
-      description: 'The previous secrets keep signing (one signature each) until their grace period ends.',
+      description:
+        'The previous secrets keep signing (one signature each) until their grace period ends. `signing` switches between HMAC and ed25519 with the new key.',
       path: EndpointPath,
       body: RotateSecretBody,
       bodyOptional: true,
@@ -141,13 +143,17 @@ export function endpointDocs(kind: EndpointKind): RouteDocs {
 }
 
 /** Refuses URLs whose host is, or resolves to, a non-public address (the SSRF guard, at save time). */
-async function assertAllowedTarget(url: string, allowPrivateTargets: boolean): Promise<void> {
+async function assertAllowedTarget(
+  url: string,
+  allowPrivateTargets: boolean,
+  field: string[] = ['url'],
+): Promise<void> {
   if (allowPrivateTargets) return;
   const blocked = await blockedAddress(url);
   if (blocked) {
     throw fieldError(
       'body',
-      ['url'],
+      field,
       `${urlHost(url)} is or resolves to ${blocked}, which is not a public address`,
     );
   }
@@ -178,12 +184,14 @@ export function endpointRoutes(
       kind.operational ? CreateOperationalEndpointBody : CreateEndpointBody,
     );
     await assertAllowedTarget(body.url, allowPrivateTargets);
+    if (body.auth?.type === 'oauth2_client_credentials')
+      await assertAllowedTarget(body.auth.token_url, allowPrivateTargets, ['auth', 'token_url']);
     const { projectId } = auth(ctx);
     // A portal session's endpoints are its consumer's, named or not.
     const consumerId = body.consumer_id
       ? await consumerIdOf(ctx, body.consumer_id, { body: ['consumer_id'] })
       : auth(ctx).consumerId;
-    const secret = body.secret ?? generateSecret();
+    const signing = newSigningSecret(body.signing ?? 'hmac', body.secret);
     const endpoint = await Endpoint.create({
       _id: newId(kind.prefix),
       project_id: projectId,
@@ -202,11 +210,12 @@ export function endpointRoutes(
       max_in_flight: body.max_in_flight ?? null,
       circuit_breaker: body.circuit_breaker ?? {},
       metadata: body.metadata ?? {},
-      secrets: [{ secret, expires_at: null, created_at: new Date() }],
+      secrets: [signing.stored],
+      auth: body.auth ? sealAuth(body.auth) : null,
     });
     ctx.status = 201;
-    // The signing secret is shown here once (and on rotation), never in reads or lists.
-    ctx.body = { ...presentEndpoint(endpoint.toObject()), secret };
+    // An HMAC signing secret is shown here once (and on rotation), never in reads or lists.
+    ctx.body = { ...presentEndpoint(endpoint.toObject()), ...signing.shown };
   });
 
   router.get(kind.base, ...access, async (ctx) => {
@@ -237,10 +246,13 @@ export function endpointRoutes(
       kind.operational ? UpdateOperationalEndpointBody : UpdateEndpointBody,
     );
     if (body.url) await assertAllowedTarget(body.url, allowPrivateTargets);
+    if (body.auth?.type === 'oauth2_client_credentials')
+      await assertAllowedTarget(body.auth.token_url, allowPrivateTargets, ['auth', 'token_url']);
     const current = await findInScope(ctx, Endpoint, id);
     if (!current) throw notFound('endpoint');
-    const { retry, circuit_breaker, filter, ...rest } = body;
+    const { retry, circuit_breaker, filter, auth: outboundAuth, ...rest } = body;
     const set: Record<string, unknown> = { ...rest };
+    if (outboundAuth !== undefined) set.auth = outboundAuth && sealAuth(outboundAuth);
     if (filter !== undefined) set.filter_json = filter === null ? null : JSON.stringify(filter);
     if (retry) set.retry = { ...current.retry, ...retry };
     if (circuit_breaker) set.circuit_breaker = { ...current.circuit_breaker, ...circuit_breaker };
@@ -268,7 +280,10 @@ export function endpointRoutes(
     if (!endpoint) throw notFound('endpoint');
     const now = new Date();
     const graceEnds = new Date(now.getTime() + (body.grace_period_s ?? DEFAULT_GRACE_PERIOD_S) * 1000);
-    const secret = body.secret ?? generateSecret();
+    const scheme = body.signing ?? currentSigning(endpoint).signing;
+    if (scheme === 'ed25519' && body.secret)
+      throw fieldError('body', ['secret'], 'ed25519 keys are generated by hookflow: leave out secret');
+    const signing = newSigningSecret(scheme, body.secret, now);
     const secrets = [
       ...endpoint.secrets
         .filter((s) => s.expires_at === null || s.expires_at > now)
@@ -276,7 +291,7 @@ export function endpointRoutes(
           ...s,
           expires_at: s.expires_at === null || s.expires_at > graceEnds ? graceEnds : s.expires_at,
         })),
-      { secret, expires_at: null, created_at: now },
+      signing.stored,
     ].slice(-MAX_SECRETS);
     const updated = await Endpoint.findOneAndUpdate(
       { _id: id, project_id: projectId },
@@ -284,7 +299,7 @@ export function endpointRoutes(
       { returnDocument: 'after' },
     ).lean();
     if (!updated) throw notFound('endpoint');
-    ctx.body = { ...presentEndpoint(updated, await readHealth(id)), secret };
+    ctx.body = { ...presentEndpoint(updated, await readHealth(id)), ...signing.shown };
   });
 
   if (!kind.operational)

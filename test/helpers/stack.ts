@@ -13,10 +13,14 @@ import { connectMongo } from '../../src/db';
 import { type ChildServer, freePort, startFerretDB, startTemporalDevServer } from '../../src/embedded';
 import { createApp } from '../../src/http/app';
 import { createLogger } from '../../src/logger';
+import { generateKeyEntry, parseKeys, useKeyring } from '../../src/secrets/keyring';
+import { checkStoredKeys } from '../../src/secrets/stored-keys';
 import { connectTemporalClient } from '../../src/temporal';
 import { createDeliveryWorker } from '../../src/worker';
 
 export const HOOKFLOW_HOME = join(__dirname, '..', '..', '.hookflow');
+/** The encryption keys of this test process's stacks and of the hookflow processes they spawn. */
+export const TEST_ENCRYPTION_KEYS = generateKeyEntry('test');
 
 /** The embedded Temporal dev server and FerretDB on free ports, their data in `dataDir`. */
 export interface EmbeddedServers {
@@ -98,6 +102,8 @@ export interface Stack {
   mongoUri: string;
   taskQueue: string;
   dataDir: string;
+  /** HOOKFLOW_ENCRYPTION_KEYS of the stack's API and worker. */
+  encryptionKeys: string;
   temporalBinary: string;
   request<T = Json>(
     method: string,
@@ -133,7 +139,10 @@ export async function startStack({
   const servers = await startEmbeddedServers(dataDir);
   const { mongoUri, temporalAddress } = servers;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
+  const keyring = parseKeys(TEST_ENCRYPTION_KEYS);
+  useKeyring(keyring);
   await connectMongo(mongoUri);
+  await checkStoredKeys(keyring);
   const client = await connectTemporalClient(temporalAddress, 'default', logger);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const worker = withWorker
@@ -189,6 +198,7 @@ export async function startStack({
     mongoUri,
     taskQueue,
     dataDir,
+    encryptionKeys: TEST_ENCRYPTION_KEYS,
     temporalBinary: join(HOOKFLOW_HOME, 'venv', 'bin', 'temporal'),
     request,
     restartTemporal: servers.restartTemporal,

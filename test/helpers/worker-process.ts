@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '../../src/embedded';
-import type { Stack } from './stack';
+import { type Stack, TEST_ENCRYPTION_KEYS } from './stack';
 
 export interface HookflowProcess {
   process: ChildProcess;
@@ -17,13 +17,51 @@ export interface HookflowProcess {
 export type WorkerProcess = HookflowProcess;
 
 /** The servers and task queue a hookflow process works on. */
-export type HookflowTarget = Pick<Stack, 'mongoUri' | 'temporalAddress' | 'taskQueue'>;
+export type HookflowTarget = Pick<Stack, 'mongoUri' | 'temporalAddress' | 'taskQueue'> &
+  Partial<Pick<Stack, 'encryptionKeys'>>;
 
 export interface SpawnOptions {
   /** Node flags before the script (e.g. --cpu-prof). */
   nodeArgs?: string[];
   /** A file that receives everything the process prints, as well. */
   logFile?: string;
+}
+
+/** The environment a hookflow process gets to work on `stack` (free ports, the stack's keys, `env` last). */
+async function hookflowEnv(stack: HookflowTarget, env: Record<string, string>): Promise<NodeJS.ProcessEnv> {
+  return {
+    ...process.env,
+    MONGODB_URI: stack.mongoUri,
+    TEMPORAL_ADDRESS: stack.temporalAddress,
+    HOOKFLOW_TASK_QUEUE: stack.taskQueue,
+    HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
+    HOOKFLOW_ENCRYPTION_KEYS: stack.encryptionKeys ?? TEST_ENCRYPTION_KEYS,
+    LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
+    // Free ports, so that several processes can run side by side.
+    HOOKFLOW_PORT: String(await freePort()),
+    HOOKFLOW_WORKER_PORT: String(await freePort()),
+    ...env,
+  };
+}
+
+/** Runs `src/main.ts <command>` to its end (a start-up that fails, `rotate-keys`): its exit code and output. */
+export async function runHookflow(
+  stack: HookflowTarget,
+  command: string,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
+    cwd: join(__dirname, '..', '..'),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: await hookflowEnv(stack, env),
+  });
+  let output = '';
+  for (const stream of [child.stdout, child.stderr]) stream.on('data', (d) => (output += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  clearTimeout(timer);
+  return { code, output };
 }
 
 export async function spawnHookflow(
@@ -36,18 +74,7 @@ export async function spawnHookflow(
   const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, 'src/main.ts', role], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env,
-      MONGODB_URI: stack.mongoUri,
-      TEMPORAL_ADDRESS: stack.temporalAddress,
-      HOOKFLOW_TASK_QUEUE: stack.taskQueue,
-      HOOKFLOW_ALLOW_PRIVATE_TARGETS: 'true',
-      LOG_LEVEL: process.env.WORKER_LOG_LEVEL ?? 'debug',
-      // Free ports, so that several processes can run side by side.
-      HOOKFLOW_PORT: String(await freePort()),
-      HOOKFLOW_WORKER_PORT: String(await freePort()),
-      ...env,
-    },
+    env: await hookflowEnv(stack, env),
   });
   let output = '';
   const log = logFile ? createWriteStream(logFile) : null;

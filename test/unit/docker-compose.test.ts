@@ -66,6 +66,8 @@ describe('docker-compose.yml', () => {
       const env = compose.services[role].environment;
       assert.match(env.MONGODB_URI, /^mongodb:\/\/mongodb:27017\/hookflow\?replicaSet=rs0$/);
       assert.equal(env.TEMPORAL_ADDRESS, 'temporal:7233');
+      // Both roles open sealed secrets: they need the same keys, given by the operator.
+      assert.match(env.HOOKFLOW_ENCRYPTION_KEYS, /^\$\{HOOKFLOW_ENCRYPTION_KEYS:\?/);
       assert.ok(compose.services[role].command.includes(role));
     }
     const setup = compose.services['temporal-setup'].command.join(' ');

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { generateSecret, isValidSecret, signatureHeader } from '../../src/signing';
+import { generateKeyPair, generateSecret, isValidSecret, signatureHeader } from '../../src/signing';
 
 describe('signing', () => {
   const body = JSON.stringify({ hello: 'wörld', n: [1, 2] });
@@ -51,5 +52,53 @@ describe('signing', () => {
     assert.ok(!isValidSecret('whsec_c2hvcnQ='));
     assert.ok(!isValidSecret('MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'));
     assert.ok(!isValidSecret('whsec_not base64!'));
+  });
+});
+
+describe('ed25519 signing (Standard Webhooks v1a)', () => {
+  const body = '{"n":1}';
+  const id = 'evt_01m84a7tkgrvtw4j9606';
+
+  /** Verification as the specification gives it: the whpk_ key is the raw public key, base64. */
+  function verifiesV1a(publicKey: string, signature: string, timestamp: number): boolean {
+    const key = createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicKey.slice(5), 'base64').toString('base64url') },
+      format: 'jwk',
+    });
+    return signature
+      .split(' ')
+      .filter((s) => s.startsWith('v1a,'))
+      .some((s) =>
+        verify(null, Buffer.from(`${id}.${timestamp}.${body}`), key, Buffer.from(s.slice(4), 'base64')),
+      );
+  }
+
+  it('signs v1a with a whsk_ key, verified with its whpk_ public key', () => {
+    const { privateKey, publicKey } = generateKeyPair();
+    assert.match(privateKey, /^whsk_[A-Za-z0-9+/]{43}=$/);
+    assert.match(publicKey, /^whpk_[A-Za-z0-9+/]{43}=$/);
+    const ts = 1_700_000_000;
+    const signature = signatureHeader([privateKey], id, ts, body);
+    assert.match(signature, /^v1a,[A-Za-z0-9+/]{86}==$/);
+    assert.ok(verifiesV1a(publicKey, signature, ts));
+    assert.ok(!verifiesV1a(generateKeyPair().publicKey, signature, ts), 'another key does not verify');
+    assert.ok(!verifiesV1a(publicKey, signature, ts + 1), 'the timestamp is signed');
+  });
+
+  it('signs with HMAC and ed25519 keys side by side (a rotation between schemes)', () => {
+    const secret = generateSecret();
+    const { privateKey, publicKey } = generateKeyPair();
+    const ts = Math.floor(Date.now() / 1000);
+    const signature = signatureHeader([secret, privateKey], id, ts, body);
+    assert.deepEqual(
+      signature.split(' ').map((s) => s.split(',')[0]),
+      ['v1', 'v1a'],
+    );
+    assert.ok(verifiesV1a(publicKey, signature, ts));
+    new Webhook(secret).verify(body, {
+      'webhook-id': id,
+      'webhook-timestamp': String(ts),
+      'webhook-signature': signature,
+    });
   });
 });
