@@ -27,7 +27,8 @@ import { attemptDuration, attempts, deliveryTransitions, viewConflicts } from '.
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import type { StatsRecorder } from '../src/stats/recorder';
 import { outcomeClass, type RequestOutcome, verdictOf } from './classify';
-import { type RequestDeps, sendWebhookRequest } from './webhook-request';
+import { OAuthTokens } from './oauth-tokens';
+import { type RequestDeps, sendWebhookRequest, tokenFetcher } from './webhook-request';
 
 /** Non-retryable: the workflow waits, then makes the held attempt anew. */
 function heldFailure(hold: HoldDetails): ApplicationFailure {
@@ -56,6 +57,7 @@ export interface SendWebhookDeps extends RequestDeps {
 export function createSendWebhook(deps: SendWebhookDeps) {
   const { logger, gate } = deps;
   const readEvent = createEventReader();
+  const tokens = new OAuthTokens(tokenFetcher(deps));
   return async function sendWebhook(input: SendWebhookInput): Promise<SendWebhookResult> {
     const info = Context.current().info;
     const runId = info.workflowExecution?.runId ?? 'standalone';
@@ -129,7 +131,7 @@ export function createSendWebhook(deps: SendWebhookDeps) {
     const startedAt = new Date();
     const outcome: RequestOutcome =
       endpoint && event
-        ? await sendWebhookRequest(deps, endpoint, event, delivery, attempt, startedAt)
+        ? await sendWebhookRequest({ ...deps, tokens }, endpoint, event, delivery, attempt, startedAt)
         : {
             statusCode: null,
             error: null,

@@ -25,6 +25,9 @@ const EnvSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  HOOKFLOW_EGRESS_PROXY: z
+    .url({ protocol: /^https?$/, error: 'must be an http:// or https:// proxy URL' })
+    .optional(),
   HOOKFLOW_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(30_000),
   HOOKFLOW_BULK_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(100),
   HOOKFLOW_RECONCILE_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),

@@ -108,6 +108,7 @@ async function startWorker({ config, logger, client }: Context) {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.HOOKFLOW_TASK_QUEUE,
     allowPrivateTargets: config.HOOKFLOW_ALLOW_PRIVATE_TARGETS,
+    egressProxy: config.HOOKFLOW_EGRESS_PROXY,
     logger,
     shutdownGraceMs: config.HOOKFLOW_SHUTDOWN_GRACE_MS,
     reconcileIntervalMs: config.HOOKFLOW_RECONCILE_INTERVAL_S * 1000,

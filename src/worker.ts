@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { Agent } from 'undici';
+import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { createActivities } from '../activities';
 import { ensureReconcileSchedule } from './deliveries/reconcile';
 import type { Logger } from './logger';
@@ -16,6 +16,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   allowPrivateTargets: boolean;
+  /** HOOKFLOW_EGRESS_PROXY: every webhook and token request goes through this HTTP CONNECT proxy. */
+  egressProxy?: string;
   logger: Logger;
   /**
    * How long a shutdown waits for activities in flight (webhooks being sent) before cancelling them;
@@ -42,6 +44,7 @@ export async function createDeliveryWorker({
   namespace,
   taskQueue,
   allowPrivateTargets,
+  egressProxy,
   logger,
   shutdownGraceMs = 30_000,
   reconcileIntervalMs = 60_000,
@@ -51,13 +54,12 @@ export async function createDeliveryWorker({
     logger.error({ err }, 'the view reconciler schedule could not be created or updated');
   });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
-  // every connection's resolved addresses.
-  const dispatcher = new Agent({
-    connections: 64,
-    keepAliveTimeout: 30_000,
-    pipelining: 1,
-    connect: allowPrivateTargets ? {} : { lookup: guardedLookup },
-  });
+  // every connection's resolved addresses, or, through a proxy (which resolves names itself), each target's
+  // name before its request (activities/webhook-request.ts).
+  const pool = { connections: 64, keepAliveTimeout: 30_000, pipelining: 1 };
+  const dispatcher: Dispatcher = egressProxy
+    ? new ProxyAgent({ uri: egressProxy, ...pool })
+    : new Agent({ ...pool, connect: allowPrivateTargets ? {} : { lookup: guardedLookup } });
   const worker = await Worker.create({
     connection: client.connection as NativeConnection,
     namespace,
@@ -67,6 +69,7 @@ export async function createDeliveryWorker({
       dispatcher,
       logger,
       allowPrivateTargets,
+      viaProxy: egressProxy !== undefined,
       temporal: { client, taskQueue },
     }),
     ...WORKER_TUNING,

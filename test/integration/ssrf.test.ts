@@ -2,6 +2,7 @@
 // send time after DNS resolution, whatever got into the database.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sealAuth } from '../../src/endpoints/credentials';
 import { Endpoint } from '../../src/endpoints/model';
 import { newId } from '../../src/ids';
 import { generateSecret } from '../../src/signing';
@@ -70,5 +71,46 @@ describe('SSRF guard', () => {
     }
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(h.receiver.requests.length, 0, 'nothing reached the private receiver');
+  });
+
+  it('holds OAuth2 token URLs to the same policy, when saved and when fetched', async () => {
+    const auth = {
+      type: 'oauth2_client_credentials',
+      token_url: 'http://127.0.0.1:9/token',
+      client_id: 'c',
+      client_secret: 's',
+    };
+    const refused = await api('POST', '/v1/endpoints', { url: 'https://93.184.216.34/hook', auth });
+    assert.equal(refused.status, 422);
+    assert.deepEqual(refused.body.detail[0].loc, ['body', 'auth', 'token_url']);
+    const ok = await api('POST', '/v1/endpoints', { url: 'https://93.184.216.34/hook', status: 'paused' });
+    const patched = await api('PATCH', `/v1/endpoints/${ok.body.id}`, { auth });
+    assert.equal(patched.status, 422);
+
+    // Stored regardless (as if the name had changed since): the token request is refused at send time.
+    await Endpoint.create({
+      _id: newId('ep'),
+      project_id: h.projectId,
+      url: 'https://93.184.216.34/hook',
+      event_types: ['rebind.token'],
+      retry: { max_attempts: 3, initial_interval_ms: 100, backoff_coefficient: 1, max_interval_ms: 100 },
+      secrets: [{ secret: generateSecret(), expires_at: null, created_at: new Date() }],
+      auth: sealAuth({
+        ...auth,
+        type: 'oauth2_client_credentials',
+        token_url: h.receiver.url('/token').replace('127.0.0.1', 'localhost'),
+      }),
+    });
+    const event = await api('POST', '/v1/events', { event_type: 'rebind.token', payload: {} });
+    const view = await eventually(
+      () => api('GET', `/v1/deliveries/${event.body.deliveries[0].id}`).then((r) => r.body),
+      (d) => d.status === 'failed',
+    );
+    assert.equal(view.attempts, 1, 'not retried');
+    assert.match(
+      view.last_error,
+      /^the OAuth2 token request failed: blocked by the SSRF guard: localhost resolves to/,
+    );
+    assert.equal(h.receiver.on('/token').length, 0);
   });
 });
