@@ -105,7 +105,8 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
           next.skipped++;
           return;
         }
-        if (!event) {
+        // A deleted event, or an expunged payload: nothing to send.
+        if (!event || event.payload_json === null) {
           next.failed++;
           return;
         }

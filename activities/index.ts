@@ -7,6 +7,8 @@ import { EndpointGate } from '../src/endpoint-health/gate';
 import { startFanOutPage } from '../src/events/fan-out';
 import type { FanOutPageRef } from '../src/events/fan-out-contract';
 import { deliveryTransitions } from '../src/metrics';
+import type { RetentionCursor } from '../src/retention/contract';
+import { retentionStep } from '../src/retention/expire';
 import { StatsRecorder } from '../src/stats/recorder';
 import { createBulkReplayActivities } from './bulk-replay';
 import { createEndpointHealthActivities } from './endpoint-health';
@@ -56,6 +58,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createBulkReplayActivities(deps.temporal),
     ...createEndpointHealthActivities(deps.temporal, deps.logger),
     ...createOperationalActivities(deps.temporal),
+    /** One page of a retention pass. */
+    retentionStep: (cursor: RetentionCursor) => retentionStep(deps.temporal, cursor),
     /** One page of a large publish's or event replay's fan-out. */
     startFanOutPage: (input: FanOutPageRef) => startFanOutPage(deps.temporal, input),
   };

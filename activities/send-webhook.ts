@@ -28,7 +28,7 @@ import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import type { StatsRecorder } from '../src/stats/recorder';
 import { outcomeClass, type RequestOutcome, verdictOf } from './classify';
 import { OAuthTokens } from './oauth-tokens';
-import { type RequestDeps, sendWebhookRequest, tokenFetcher } from './webhook-request';
+import { type RequestDeps, type SendableEvent, sendWebhookRequest, tokenFetcher } from './webhook-request';
 
 /** Non-retryable: the workflow waits, then makes the held attempt anew. */
 function heldFailure(hold: HoldDetails): ApplicationFailure {
@@ -129,22 +129,28 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       throw heldFailure(slotMissed);
     }
     const startedAt = new Date();
+    // An expunged payload is never sent again: its deliveries end as if the event were gone.
+    const sendable = event?.payload_json != null ? (event as SendableEvent) : null;
     const outcome: RequestOutcome =
-      endpoint && event
-        ? await sendWebhookRequest({ ...deps, tokens }, endpoint, event, delivery, attempt, startedAt)
+      endpoint && sendable
+        ? await sendWebhookRequest({ ...deps, tokens }, endpoint, sendable, delivery, attempt, startedAt)
         : {
             statusCode: null,
             error: null,
-            errorMessage: `${endpoint ? 'event' : 'endpoint'} was deleted`,
+            errorMessage: !endpoint
+              ? 'endpoint was deleted'
+              : event
+                ? 'the event payload was expunged'
+                : 'event was deleted',
             response: null,
             retryAfter: undefined,
             durationMs: 0,
           };
-    const verdict = endpoint && event ? verdictOf(outcome) : { kind: 'fail' as const };
+    const verdict = endpoint && sendable ? verdictOf(outcome) : { kind: 'fail' as const };
     await passage?.done();
     // A probe's outcome is the health workflow's to judge; any other attempt's feeds the breaker.
     const probeFailed = passage?.probe === true && verdict.kind === 'retry';
-    if (endpoint && event && passage) {
+    if (endpoint && sendable && passage) {
       if (passage.probe)
         await reportProbe(deps.temporal, endpoint._id, input.deliveryId, !probeFailed).catch((err) => {
           // Its health workflow probes again once its wait for this answer runs out.

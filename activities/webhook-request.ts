@@ -41,11 +41,14 @@ export interface RequestDeps {
   viaProxy: boolean;
 }
 
+/** An event whose payload is still there. */
+export type SendableEvent = EventDoc & { payload_json: string };
+
 /** Makes attempt number `attempt` of `delivery` at `at`: never throws, every failure is in the outcome. */
 export async function sendWebhookRequest(
   deps: RequestDeps & { tokens: OAuthTokens },
   endpoint: EndpointDoc,
-  event: EventDoc,
+  event: SendableEvent,
   delivery: DeliveryDoc,
   attempt: number,
   at: Date,
@@ -141,7 +144,7 @@ export function tokenFetcher(deps: RequestDeps) {
 /** The outgoing headers: the endpoint's and the event's own, then ours, which they cannot override. */
 function requestHeaders(
   endpoint: EndpointDoc,
-  event: EventDoc,
+  event: SendableEvent,
   delivery: DeliveryDoc,
   attempt: number,
   at: Date,

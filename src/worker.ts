@@ -4,6 +4,7 @@ import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { createActivities } from '../activities';
 import { ensureReconcileSchedule } from './deliveries/reconcile';
 import type { Logger } from './logger';
+import { ensureRetentionSchedule } from './retention/expire';
 import { guardedLookup } from './target-policy';
 
 export interface WorkerOptions {
@@ -52,6 +53,9 @@ export async function createDeliveryWorker({
   // Deliveries do not depend on the reconciler: a worker that may not manage schedules still starts.
   await ensureReconcileSchedule(client, taskQueue, reconcileIntervalMs).catch((err) => {
     logger.error({ err }, 'the view reconciler schedule could not be created or updated');
+  });
+  await ensureRetentionSchedule(client, taskQueue).catch((err) => {
+    logger.error({ err }, 'the retention schedule could not be created or updated');
   });
   // One keep-alive pool per origin; redirects are never followed (undici's default). The SSRF guard checks
   // every connection's resolved addresses, or, through a proxy (which resolves names itself), each target's

@@ -38,6 +38,8 @@ interface Scenario {
   /** Publish to this many endpoints (a large fan-out) and record the fan-out workflow: the publish's or, with
    * `replay`, that of an event replay made once the publish's fan-out has finished. */
   fanOut?: { recipients: number; replay?: boolean };
+  /** Record a pass of the retention workflow instead (over this run's project). */
+  retention?: boolean;
 }
 
 async function main() {
@@ -124,9 +126,21 @@ async function main() {
       // 5-fan-out: the fan-out workflow of a large publish and of a large event replay.
       'fan-out-publish': { responders: [status(200)], fanOut: { recipients: 120 } },
       'fan-out-replay': { responders: [status(200)], fanOut: { recipients: 120, replay: true } },
+      // 6-retention: one pass of the retention workflow.
+      'retention-pass': { responders: [], retention: true },
     };
     for (const [name, scenario] of Object.entries(scenarios)) {
       if (!name.startsWith(prefix)) continue;
+      if (scenario.retention) {
+        const args: [] = [];
+        await stack.client.workflow.execute('retentionWorkflow', {
+          taskQueue: stack.taskQueue,
+          workflowId: name,
+          args,
+        });
+        record(name, name);
+        continue;
+      }
       const url = receiver.script(`/${name}`, ...scenario.responders);
       const retry = scenario.retry ?? RETRY;
       const endpoint = await stack.request('POST', '/v1/endpoints', {

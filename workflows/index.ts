@@ -3,3 +3,4 @@ export { cancelSignal, deliveryWorkflow, retryNowSignal, stateQuery } from './de
 export { endpointHealthWorkflow, healthStateQuery } from './endpoint-health';
 export { fanOutWorkflow } from './fan-out';
 export { reconcileViewsWorkflow } from './reconcile-views';
+export { retentionWorkflow } from './retention';

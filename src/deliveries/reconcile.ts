@@ -3,16 +3,12 @@
 // interval; its one activity lists the delivery workflows that closed that way since the last pass (a
 // visibility query) and records the outcome on each view that is not final yet.
 
-import {
-  type Client,
-  ScheduleAlreadyRunning,
-  ScheduleOverlapPolicy,
-  type WorkflowExecutionInfo,
-} from '@temporalio/client';
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { model, Schema } from 'mongoose';
 import { TEMPORAL_CANCEL_ERROR } from '../delivery-contract';
 import type { Logger } from '../logger';
 import { deliveryTransitions, viewsReconciled } from '../metrics';
+import { ensureIntervalSchedule } from '../schedules';
 import type { StatsRecorder } from '../stats/recorder';
 import { Delivery } from './model';
 import { isFinal } from './status';
@@ -35,33 +31,19 @@ export function reconcileScheduleId(taskQueue: string): string {
   return `hookflow-reconcile-views-${taskQueue}`;
 }
 
-/**
- * Creates the schedule, or brings an existing one to this interval and task queue. Every worker calls it at
- * start-up; the schedule skips a run while the previous one is still going.
- */
-export async function ensureReconcileSchedule(
+/** Creates the reconciler's schedule, or brings an existing one to this interval and task queue. */
+export function ensureReconcileSchedule(
   client: Client,
   taskQueue: string,
   intervalMs: number,
 ): Promise<void> {
-  const scheduleId = reconcileScheduleId(taskQueue);
-  const action = {
-    type: 'startWorkflow' as const,
+  return ensureIntervalSchedule(client, {
+    scheduleId: reconcileScheduleId(taskQueue),
     workflowType: 'reconcileViewsWorkflow',
     workflowId: `reconcile-views-${taskQueue}`,
     taskQueue,
-    args: [] as [],
-  };
-  const spec = { intervals: [{ every: intervalMs }] };
-  const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' };
-  try {
-    await client.schedule.create({ scheduleId, spec, action, policies });
-  } catch (err) {
-    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-    await client.schedule
-      .getHandle(scheduleId)
-      .update((previous) => ({ ...previous, spec, action, policies: { ...previous.policies, ...policies } }));
-  }
+    everyMs: intervalMs,
+  });
 }
 
 /** The attributes of a run's last history event that say how it closed. */

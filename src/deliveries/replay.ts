@@ -27,6 +27,16 @@ export function assertReplayable(endpoint: Pick<EndpointDoc, '_id' | 'status'>):
   }
 }
 
+/** Replays and resends send the stored payload: an expunged one leaves nothing to send. */
+export function assertPayloadKept(
+  event: Pick<EventDoc, '_id' | 'payload_json' | 'payload_expunged_at'>,
+): void {
+  if (event.payload_json === null) {
+    const when = event.payload_expunged_at ? ` on ${event.payload_expunged_at.toISOString()}` : '';
+    throw conflict(`the payload of event ${event._id} was expunged${when}: there is nothing to send`);
+  }
+}
+
 /** The new delivery a replay, resend or recovery makes: its view and the endpoint settings it starts with. */
 export function replayDelivery(req: ReplayRequest): NewDeliveryOf {
   const id = req.id ?? newId('dlv');

@@ -20,7 +20,12 @@ import {
   presentAttempt,
   presentDelivery,
 } from './model';
-import { assertReplayable, createReplayDelivery, latestDeliveryByEndpoint } from './replay';
+import {
+  assertPayloadKept,
+  assertReplayable,
+  createReplayDelivery,
+  latestDeliveryByEndpoint,
+} from './replay';
 import type { TemporalTarget } from './start';
 import { DELIVERY_STATUSES } from './status';
 
@@ -155,6 +160,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     ]);
     if (!event) throw notFound('event');
     if (!endpoint) throw notFound('endpoint');
+    assertPayloadKept(event);
     assertReplayable(endpoint);
     const delivery = await createReplayDelivery(temporal, {
       event,
@@ -176,6 +182,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     ]);
     if (!endpoint) throw notFound('endpoint');
     if (!event) throw notFound('event');
+    assertPayloadKept(event);
     assertReplayable(endpoint);
     const previous = (await latestDeliveryByEndpoint(projectId, event._id)).get(endpoint._id);
     const delivery = await createReplayDelivery(temporal, {

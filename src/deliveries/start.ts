@@ -30,20 +30,22 @@ export async function startDeliveries(
 ): Promise<DeliveryDoc[]> {
   const [stored] = await Promise.all([
     storeDeliveries(deliveries.map((d) => d.view)),
-    forEachLimited(deliveries, START_CONCURRENCY, (d) => startDeliveryWorkflow(temporal, d.view, d.endpoint)),
+    forEachLimited(deliveries, START_CONCURRENCY, async (d) => {
+      await startDeliveryWorkflow(temporal, d.view, d.endpoint);
+    }),
   ]);
   return stored;
 }
 
 /**
  * Starts the workflow of a new delivery. Starting twice is harmless: the id is derived from the delivery id,
- * and a closed workflow is never started again.
+ * and a closed workflow is never started again. Whether this call started it.
  */
 export async function startDeliveryWorkflow(
   temporal: TemporalTarget,
   delivery: NewDelivery,
   endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
-): Promise<void> {
+): Promise<boolean> {
   const input = deliveryWorkflowInput(delivery, endpoint);
   try {
     const handle = await temporal.client.workflow.start('deliveryWorkflow', {
@@ -65,8 +67,10 @@ export async function startDeliveryWorkflow(
     });
     deliveryTransitions.inc({ status: 'pending', trigger: delivery.trigger });
     workflowStarts.inc({ eager: String(handle.eagerlyStarted) });
+    return true;
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    return false;
   }
 }
 

@@ -31,11 +31,13 @@ interface FanOutPageDoc {
   endpoint_ids: string[];
 }
 
-export const FanOutPage = model<FanOutPageDoc>(
-  'FanOutPage',
-  new Schema<FanOutPageDoc>({ _id: String, event_id: String, endpoint_ids: [String] }, { versionKey: false }),
-  'fanout_pages',
+const fanOutPageSchema = new Schema<FanOutPageDoc>(
+  { _id: String, event_id: String, endpoint_ids: [String] },
+  { versionKey: false },
 );
+// Retention deletes an event's pages with it (src/retention).
+fanOutPageSchema.index({ event_id: 1 });
+export const FanOutPage = model<FanOutPageDoc>('FanOutPage', fanOutPageSchema, 'fanout_pages');
 
 /** The new delivery of `event` to `endpoint`, with the id a repeated dispatch derives again. */
 export function initialDelivery(event: EventDoc, endpoint: EndpointDoc) {

@@ -7,8 +7,10 @@ export interface EventDoc {
   /** The consumer the event was published to, or null for every subscribed endpoint of the project. */
   consumer_id: string | null;
   event_type: string;
-  /** The payload exactly as it is sent: the same bytes on every attempt, replay and resend. */
-  payload_json: string;
+  /** The payload exactly as it is sent: the same bytes on every attempt, replay and resend; null once expunged. */
+  payload_json: string | null;
+  /** When `DELETE /v1/events/{id}/payload` removed the payload. */
+  payload_expunged_at?: Date | null;
   idempotency_key: string | null;
   /** idempotency_key, or the event id when there is none: unique per project. */
   dedupe_key: string;
@@ -37,7 +39,8 @@ const schema = new Schema<EventDoc>(
     project_id: { type: String, required: true },
     consumer_id: { type: String, default: null },
     event_type: { type: String, required: true },
-    payload_json: { type: String, required: true },
+    payload_json: { type: String, default: null },
+    payload_expunged_at: { type: Date, default: null },
     idempotency_key: { type: String, default: null },
     dedupe_key: { type: String, required: true },
     headers: { type: Schema.Types.Mixed, default: {} },
@@ -76,7 +79,11 @@ export const EventResource = z
     project_id: z.string(),
     consumer_id: z.string().nullable(),
     event_type: z.string(),
-    payload: z.unknown().meta({ description: 'The JSON payload, sent as is.' }),
+    payload: z.unknown().meta({ description: 'The JSON payload, sent as is; null once expunged.' }),
+    payload_expunged_at: z
+      .date()
+      .nullable()
+      .meta({ description: 'When the payload was expunged (DELETE /v1/events/{id}/payload); null: kept.' }),
     idempotency_key: z.string().nullable(),
     headers: z.record(z.string(), z.string()),
     endpoint_ids: z.array(z.string()).nullable(),
@@ -92,7 +99,8 @@ export function presentEvent(e: EventDoc): z.output<typeof EventResource> {
     project_id: e.project_id,
     consumer_id: e.consumer_id ?? null,
     event_type: e.event_type,
-    payload: JSON.parse(e.payload_json) as unknown,
+    payload: e.payload_json === null ? null : (JSON.parse(e.payload_json) as unknown),
+    payload_expunged_at: e.payload_expunged_at ?? null,
     idempotency_key: e.idempotency_key,
     headers: e.headers,
     endpoint_ids: e.endpoint_ids,

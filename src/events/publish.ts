@@ -147,7 +147,7 @@ export async function subscribedEndpoints(
   const filterTarget: FilterTarget = () => {
     target ??= {
       event_type: event.event_type,
-      payload: JSON.parse(event.payload_json),
+      payload: JSON.parse(event.payload_json ?? 'null'),
       headers: event.headers,
     };
     return target;

@@ -1,6 +1,7 @@
-// A worker's reads of the events it sends. An event never changes once stored (no route edits or deletes
-// one), so the worker keeps those it read recently: the deliveries of one event (one per endpoint, started
-// together) read it from MongoDB once, and reads of an event already under way share that round trip.
+// A worker's reads of the events it sends. An event does not change once stored, but for an expunged payload
+// (whose deliveries are cancelled then) and retention (which deletes only events no delivery still needs), so
+// the worker keeps those it read recently: the deliveries of one event (one per endpoint, started together)
+// read it from MongoDB once, and reads of an event already under way share that round trip.
 import { LRUCache } from 'lru-cache';
 import { Event, type EventDoc } from './model';
 
@@ -15,7 +16,7 @@ export type ReadEvent = (eventId: string, projectId: string) => Promise<EventDoc
 export function createEventReader(maxBytes = CACHE_BYTES): ReadEvent {
   const events = new LRUCache<string, EventDoc>({
     maxSize: maxBytes,
-    sizeCalculation: (event) => 2 * event.payload_json.length + 1024,
+    sizeCalculation: (event) => 2 * (event.payload_json?.length ?? 0) + 1024,
     // A missing event is not kept: undefined is never cached.
     fetchMethod: async (eventId) =>
       ((await Event.collection.findOne({ _id: eventId as never })) as EventDoc | null) ?? undefined,

@@ -2,9 +2,12 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
 import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../consumers/scope';
-import { type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
-import { assertReplayable } from '../deliveries/replay';
+import { findOwned } from '../db';
+import { signalDelivery } from '../deliveries/control';
+import { Delivery, type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
+import { assertPayloadKept, assertReplayable } from '../deliveries/replay';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
+import { FINAL_STATUSES } from '../deliveries/status';
 import { Endpoint } from '../endpoints/model';
 import { routingStamp } from '../endpoints/routing-stamp';
 import { eventTypeName } from '../endpoints/schemas';
@@ -84,6 +87,23 @@ export const eventDocs: RouteDocs = {
     summary: 'Get an event',
     path: EventPath,
     responses: { 200: { description: 'The event.', schema: EventResource } },
+  },
+  'DELETE /v1/events/{id}/payload': {
+    tag: 'Events',
+    summary: "Expunge an event's payload",
+    description:
+      'Removes the payload now (e.g. for a GDPR erasure request) and cancels the deliveries of the event that have not finished: no attempt after this sends it (one already in flight may finish). The event, its deliveries and their attempts stay; replays and resends of it answer 409. Repeating it answers the same.',
+    path: EventPath,
+    responses: {
+      200: {
+        description: 'The event, its payload gone.',
+        schema: EventResource.extend({
+          deliveries_cancelled: z
+            .number()
+            .meta({ description: 'Unfinished deliveries this call cancelled.' }),
+        }).meta({ id: 'ExpungedEvent' }),
+      },
+    },
   },
   'POST /v1/events/{id}/replay': {
     tag: 'Events',
@@ -200,6 +220,35 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     ctx.body = presentEvent(event);
   });
 
+  // Erasure: the payload goes first, so that no attempt reads it again; then the unfinished deliveries are
+  // cancelled, so that none that read it before (a worker's cached copy) makes another attempt.
+  router.delete('/v1/events/:id/payload', projectKeyOnly, async (ctx) => {
+    const { id } = parsePath(ctx, EventPath);
+    const { projectId } = auth(ctx);
+    await Event.updateOne(
+      { _id: id, project_id: projectId, payload_expunged_at: null },
+      { $set: { payload_json: null, payload_expunged_at: new Date() } },
+    );
+    const event = await findOwned(Event, id, projectId);
+    if (!event) throw notFound('event');
+    const unfinished = (await Delivery.find({
+      project_id: projectId,
+      event_id: id,
+      status: { $nin: FINAL_STATUSES },
+    }).lean()) as DeliveryDoc[];
+    let cancelled = 0;
+    for (const delivery of unfinished) {
+      // One that finished meanwhile is refused (409): it makes no attempt either.
+      await signalDelivery(temporal, delivery, 'cancel').then(
+        () => cancelled++,
+        (err) => {
+          if (err?.status !== 409) throw err;
+        },
+      );
+    }
+    ctx.body = { ...presentEvent(event), deliveries_cancelled: cancelled };
+  });
+
   // Convoy's replay: the event afresh to every endpoint subscribed to it now (active ones; for an event
   // published with endpoint_ids, those of them that are active); for a portal session, its consumer's. More
   // than INLINE_RECIPIENTS go to a fan-out workflow, as a publish's do.
@@ -208,6 +257,7 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const { consumerId } = auth(ctx);
     const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
+    assertPayloadKept(event);
     const endpoints = await subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id });
     const replayId = newId('rpl');
     let deliveries: DeliveryDoc[] = [];

@@ -12,7 +12,11 @@ import { Project, ProjectResource, presentProject } from './model';
 export const CreateProjectBody = z.strictObject({ name: z.string().trim().min(1).max(200) });
 
 const UpdateProjectBody = z
-  .strictObject({ name: CreateProjectBody.shape.name, strict_event_types: z.boolean() })
+  .strictObject({
+    name: CreateProjectBody.shape.name,
+    strict_event_types: z.boolean(),
+    retention_days: z.int().min(1).max(3650),
+  })
   .partial()
   .refine((b) => Object.keys(b).length > 0, 'nothing to update');
 
