@@ -27,9 +27,15 @@ export interface SpawnOptions {
   logFile?: string;
 }
 
-/** The environment a hookflow process gets to work on `stack` (free ports, the stack's keys, `env` last). */
-async function hookflowEnv(stack: HookflowTarget, env: Record<string, string>): Promise<NodeJS.ProcessEnv> {
-  return {
+/**
+ * The environment a hookflow process gets to work on `stack` (free ports, the stack's keys, `env` last; a
+ * variable given as undefined is left unset).
+ */
+async function hookflowEnv(
+  stack: HookflowTarget,
+  env: Record<string, string | undefined>,
+): Promise<NodeJS.ProcessEnv> {
+  const merged: NodeJS.ProcessEnv = {
     ...process.env,
     MONGODB_URI: stack.mongoUri,
     TEMPORAL_ADDRESS: stack.temporalAddress,
@@ -42,13 +48,15 @@ async function hookflowEnv(stack: HookflowTarget, env: Record<string, string>): 
     HOOKFLOW_WORKER_PORT: String(await freePort()),
     ...env,
   };
+  for (const [name, value] of Object.entries(merged)) if (value === undefined) delete merged[name];
+  return merged;
 }
 
 /** Runs `src/main.ts <command>` to its end (a start-up that fails, `rotate-keys`): its exit code and output. */
 export async function runHookflow(
   stack: HookflowTarget,
   command: string,
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', command], {
@@ -67,7 +75,7 @@ export async function runHookflow(
 export async function spawnHookflow(
   stack: HookflowTarget,
   role: 'all' | 'api' | 'worker',
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   { nodeArgs = [], logFile }: SpawnOptions = {},
 ): Promise<HookflowProcess> {
   const root = join(__dirname, '..', '..');

@@ -3,6 +3,9 @@
 // a key the data needs is refused with a clear message.
 import assert from 'node:assert/strict';
 import { createPublicKey, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import mongoose from 'mongoose';
 import { Endpoint } from '../../src/endpoints/model';
@@ -155,6 +158,47 @@ describe('secrets at rest and asymmetric signatures', () => {
     assert.match(doc.secrets[0].secret, /^hfenc1:test:/);
     await h.publishTo('/legacy');
     assert.ok(h.verifies(secret, (await h.receiver.waitFor('/legacy', 2))[1]));
+  });
+
+  it('npm start generates a key into its data folder once; other roles without keys refuse to start', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'hookflow-home-'));
+    try {
+      // A database of its own: this file's is sealed with the test keys, which a new key could not open.
+      const target = { ...h.stack, mongoUri: h.stack.mongoUri.replace(/\/hookflow$/, '/hookflow_generated') };
+      // A task queue of its own too: its worker must not take this file's deliveries, sealed with other keys.
+      const env = {
+        HOOKFLOW_HOME: home,
+        HOOKFLOW_ENCRYPTION_KEYS: undefined,
+        HOOKFLOW_TASK_QUEUE: 'generated-keys',
+        LOG_LEVEL: 'warn',
+      };
+      const first = await spawnHookflow(target, 'all', env);
+      await first.kill('SIGTERM');
+      const file = join(home, 'data', 'encryption-keys');
+      assert.equal(statSync(file).mode & 0o777, 0o600);
+      const generated = readFileSync(file, 'utf8').trim();
+      assert.match(generated, /^k\d{8}:[A-Za-z0-9+/]{43}=$/);
+      // Kept, and used again: the data it sealed still opens.
+      const second = await spawnHookflow(target, 'all', env);
+      await second.kill('SIGTERM');
+      assert.equal(readFileSync(file, 'utf8').trim(), generated);
+
+      // Against the database sealed with other keys, a freshly generated key is refused, saying why.
+      const elsewhere = { ...env, HOOKFLOW_HOME: mkdtempSync(join(tmpdir(), 'hookflow-home-')) };
+      const refused = await runHookflow(h.stack, 'all', elsewhere);
+      assert.equal(refused.code, 1);
+      assert.match(
+        refused.output,
+        /stored secrets are sealed with "test".*which HOOKFLOW_ENCRYPTION_KEYS does not list/,
+      );
+      rmSync(elsewhere.HOOKFLOW_HOME, { recursive: true, force: true });
+
+      const noKeys = await runHookflow(h.stack, 'worker', { ...env, HOOKFLOW_HOME: join(home, 'empty') });
+      assert.equal(noKeys.code, 1);
+      assert.match(noKeys.output, /HOOKFLOW_ENCRYPTION_KEYS is not set and .*encryption-keys does not exist/);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('rotate-keys reseals everything with the first key; a start-up without a needed key is refused', async () => {
