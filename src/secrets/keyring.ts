@@ -19,12 +19,12 @@ export interface Keyring {
   open(stored: string): string;
 }
 
-/** `id:base64-of-32-bytes`, comma-separated, the first sealing. Throws a KeyringError saying what is wrong. */
+/**
+ * `id:base64-of-32-bytes` entries separated by commas or line breaks (the data folder's file), the first
+ * sealing. Throws a KeyringError saying what is wrong, never the key material.
+ */
 export function parseKeys(spec: string): Keyring {
-  const entries = spec
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const entries = spec.split(/[,\s]+/).filter(Boolean);
   if (entries.length === 0) throw new KeyringError('HOOKFLOW_ENCRYPTION_KEYS lists no key');
   const keys = new Map<string, Buffer>();
   for (const [i, entry] of entries.entries()) {

@@ -51,5 +51,6 @@ describe('encryption keyring', () => {
       );
     }
     assert.deepEqual(parseKeys(` ${a} , ${b} `).ids, ['a', 'b']);
+    assert.deepEqual(parseKeys(`${b}\n${a}\n`).ids, ['b', 'a'], 'one per line, as in the data folder');
   });
 });
