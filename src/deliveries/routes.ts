@@ -47,7 +47,8 @@ const AttemptsQuery = z.object({
 });
 
 const one = (description: string) => ({ description, schema: DeliveryResource });
-const NOT_REPLAYABLE = 'The endpoint is paused or disabled: resume it first.';
+const NOT_REPLAYABLE =
+  "The endpoint is paused or disabled (resume it first), or the event's payload was expunged.";
 
 export const deliveryDocs: RouteDocs = {
   'GET /v1/deliveries': {

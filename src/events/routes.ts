@@ -108,6 +108,7 @@ export const eventDocs: RouteDocs = {
   'POST /v1/events/{id}/replay': {
     tag: 'Events',
     summary: 'Replay an event',
+    errors: { 409: "The event's payload was expunged." },
     description: `A new delivery to every endpoint subscribed to the event now. Up to ${INLINE_RECIPIENTS} are started before the answer and listed in it; more are started by a durable fan-out workflow after it (none lost if the API dies once it has answered), and the answer says how many and where to list them.`,
     path: EventPath,
     responses: {

@@ -218,6 +218,9 @@ describe('service', () => {
     await call('GET', '/v1/operations', {}, { key });
     await call('GET', '/v1/operations/{id}', { id: bulk.body.id }, { key });
     await call('POST', '/v1/operations/{id}/cancel', { id: bulk.body.id }, { key }); // 202, or 409 once done
+    await call('DELETE', '/v1/events/{id}/payload', { id: evt }, { key });
+    await call('DELETE', '/v1/events/{id}/payload', { id: 'evt_00000000000000000000' }, { key }); // 404
+    await call('POST', '/v1/events/{id}/replay', { id: evt }, { key }); // 409: nothing to send
     await call('DELETE', '/v1/endpoints/{id}', { id: ep }, { key });
     await call('GET', '/v1/endpoints/{id}', { id: ep }, { key }); // 404
     await call('DELETE', '/v1/consumers/{id}', { id: 'acme' }, { key });
