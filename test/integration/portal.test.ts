@@ -185,6 +185,13 @@ describe('consumer portal', () => {
     await page.getByText('3 delivered, 0 failed (100 %)', { exact: false }).waitFor();
     await look('endpoint-failing', true);
     await EndpointHealth.collection.deleteOne({ _id: endpoint.id } as never);
+
+    // An endpoint signed with ed25519 (made through the API): its public key, to verify with.
+    const signed = await h.createEndpoint('/acme-ed25519', { consumer_id: 'acme', signing: 'ed25519' });
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/${signed.id}`);
+    await page.getByTestId('public-key').waitFor();
+    assert.equal(await page.getByTestId('public-key').textContent(), signed.public_key);
+    await look('endpoint-ed25519', true);
   });
 
   it('says in words when the link has expired or was revoked', async () => {

@@ -321,7 +321,8 @@ function EndpointPage({ id }) {
       <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
       <dt>Signing</dt><dd>${
         ep.signing === 'ed25519'
-          ? html`ed25519 — verify with the public key <code class="secret" data-testid="public-key">${ep.public_key}</code>`
+          ? html`ed25519: verify with this public key
+            <code class="secret key" data-testid="public-key">${ep.public_key}</code>`
           : 'HMAC-SHA256 with the signing secret'
       }</dd>
       <dt>Created</dt><dd>${when(ep.created_at)}</dd>
