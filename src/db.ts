@@ -31,6 +31,31 @@ export async function dropReplacedIndexes(connected: typeof mongoose): Promise<v
   }
 }
 
+/**
+ * What a production MongoDB should have and this one lacks, in words (start-up logs each as a warning; none
+ * stops hookflow, as a lone server works for trying it out): a replica set, retryable writes (the driver
+ * retries a write once across a failover), and majority write concern (an acknowledged write survives one).
+ */
+export async function storeWarnings(connected: typeof mongoose): Promise<string[]> {
+  const warnings: string[] = [];
+  const hello = await connected.connection.db?.admin().command({ hello: 1 });
+  if (!hello?.setName)
+    warnings.push(
+      'MongoDB is not a replica set: a failover loses acknowledged writes and retryable writes are off; run a replica set (Atlas always is) and add replicaSet=<name> to MONGODB_URI',
+    );
+  const options = connected.connection.getClient().options;
+  if (options.retryWrites === false)
+    warnings.push(
+      'MONGODB_URI sets retryWrites=false: a write cut by a failover fails instead of being retried once',
+    );
+  const w = options.writeConcern?.w;
+  if (w !== undefined && w !== 'majority')
+    warnings.push(
+      `MONGODB_URI sets w=${w}: a write acknowledged by fewer than a majority can be lost in a failover; use w=majority`,
+    );
+  return warnings;
+}
+
 /** A duplicate-key error, or a bulk insert whose every failure is one: what a repeated insert of the same ids gives. */
 export function isDuplicateKeyError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;

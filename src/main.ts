@@ -8,14 +8,14 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import mongoose from 'mongoose';
 import { type Config, loadConfig } from './config';
-import { connectMongo } from './db';
+import { connectMongo, storeWarnings } from './db';
 import { type ChildServer, startFerretDB, startTemporalDevServer } from './embedded';
 import { createApp, createWorkerServiceApp } from './http/app';
 import type { Lifecycle } from './http/service-routes';
 import { createLogger, type Logger } from './logger';
 import { generateKeyEntry, type Keyring, parseKeys, useKeyring } from './secrets/keyring';
 import { checkStoredKeys, rotateKeys } from './secrets/stored-keys';
-import { connectTemporalClient } from './temporal';
+import { connectTemporalClient, temporalConnectionOptions } from './temporal';
 import { createDeliveryWorker } from './worker';
 
 type Role = 'all' | 'api' | 'worker' | 'rotate-keys';
@@ -167,7 +167,9 @@ async function main() {
   useKeyring(keyring);
 
   const connected = await connections(role, config, dataDir, logger);
-  await connectMongo(connected.mongoUri);
+  const mongo = await connectMongo(connected.mongoUri);
+  if (config.MONGODB_URI && role !== 'rotate-keys')
+    for (const warning of await storeWarnings(mongo)) logger.warn({ check: 'mongodb' }, warning);
   if (role === 'rotate-keys') {
     const { endpoints } = await rotateKeys(keyring);
     process.stdout.write(`resealed the secrets of ${endpoints} endpoints with key "${keyring.primaryId}"\n`);
@@ -178,7 +180,9 @@ async function main() {
     for (const child of connected.children.reverse()) await child.stop();
     throw err;
   });
-  const client = await connectTemporalClient(connected.temporalAddress, config.TEMPORAL_NAMESPACE, logger);
+  // An external frontend is reached with Temporal's own environment configuration (TLS, API key).
+  const temporal = config.TEMPORAL_ADDRESS ? temporalConnectionOptions() : connected.temporalAddress;
+  const client = await connectTemporalClient(temporal, config.TEMPORAL_NAMESPACE, logger);
   const context: Context = { config, logger, client, lifecycle: { draining: false } };
 
   const worker = role !== 'api' ? await startWorker(context) : null;

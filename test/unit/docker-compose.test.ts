@@ -9,7 +9,8 @@ import { ENV_VARS } from '../../src/config';
 import { SearchAttributes } from '../../src/delivery-contract';
 
 const root = join(__dirname, '..', '..');
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'));
+const composeText = readFileSync(join(root, 'docker-compose.yml'), 'utf8');
+const compose = parse(composeText);
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
 
@@ -94,6 +95,31 @@ describe('docker-compose.yml', () => {
         assert.ok(ENV_VARS.includes(name), `${role} sets ${name}, which hookflow does not read`);
       }
     }
+  });
+
+  it('shows, commented, how to connect to Temporal Cloud, TLS clusters and MongoDB Atlas', () => {
+    const commented = [...composeText.matchAll(/^\s+# ((?:TEMPORAL|MONGODB|HOOKFLOW)_[A-Z_]+): (.+)$/gm)].map((m) => [m[1], m[2]]);
+    const names = commented.map(([name]) => name);
+    for (const name of names)
+      assert.ok(ENV_VARS.includes(name), `the example sets ${name}, which hookflow does not read`);
+    for (const name of [
+      'TEMPORAL_API_KEY',
+      'TEMPORAL_TLS_SERVER_CA_CERT_PATH',
+      'TEMPORAL_TLS_CLIENT_CERT_PATH',
+      'TEMPORAL_TLS_CLIENT_KEY_PATH',
+      'MONGODB_URI',
+    ])
+      assert.ok(names.includes(name), `an example of ${name}`);
+    const uris = commented.filter(([name]) => name === 'MONGODB_URI').map(([, uri]) => uri);
+    assert.ok(
+      uris.some((uri) => uri.startsWith('mongodb+srv://')),
+      'an Atlas URI',
+    );
+    for (const uri of uris) assert.match(uri, /w=majority/);
+    assert.ok(
+      uris.some((uri) => /replicaSet=.*tls=true/.test(uri)),
+      'a replica set over TLS',
+    );
   });
 
   it('health-checks every long-running service and stops the worker after its grace period', () => {
