@@ -98,7 +98,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('shows, commented, how to connect to Temporal Cloud, TLS clusters and MongoDB Atlas', () => {
-    const commented = [...composeText.matchAll(/^\s+# ((?:TEMPORAL|MONGODB|HOOKFLOW)_[A-Z_]+): (.+)$/gm)].map((m) => [m[1], m[2]]);
+    const commented = [...composeText.matchAll(/^\s+# ((?:TEMPORAL|MONGODB|HOOKFLOW)_[A-Z_]+): (.+)$/gm)].map(
+      (m) => [m[1], m[2]],
+    );
     const names = commented.map(([name]) => name);
     for (const name of names)
       assert.ok(ENV_VARS.includes(name), `the example sets ${name}, which hookflow does not read`);
