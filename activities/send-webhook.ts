@@ -26,6 +26,7 @@ import type { Logger } from '../src/logger';
 import { attemptDuration, attempts, deliveryTransitions, viewConflicts } from '../src/metrics';
 import { backoffMs, retryAfterDelayMs } from '../src/retry-schedule';
 import type { StatsRecorder } from '../src/stats/recorder';
+import { annotateSpan } from '../src/tracing';
 import { outcomeClass, type RequestOutcome, verdictOf } from './classify';
 import { OAuthTokens } from './oauth-tokens';
 import { type RequestDeps, type SendableEvent, sendWebhookRequest, tokenFetcher } from './webhook-request';
@@ -68,6 +69,12 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       ? `${runId}:local:${randomUUID()}`
       : `${runId}:${info.activityId}:${info.attempt}`;
 
+    annotateSpan({
+      'hookflow.delivery_id': input.deliveryId,
+      'hookflow.project_id': input.projectId,
+      'hookflow.endpoint_id': input.endpointId,
+      'hookflow.event_id': input.eventId,
+    });
     // Pass the endpoint's gate: its status, breaker and limits may hold the delivery back, which is no attempt.
     const workflowId = deliveryWorkflowId(input.deliveryId);
     const endpoint = await findOwned(Endpoint, input.endpointId, input.projectId);

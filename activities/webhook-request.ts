@@ -2,13 +2,16 @@
 // endpoint's credentials), the SSRF check on an address in the URL (on every name too when an egress proxy
 // resolves them), the request through the guarded undici dispatcher, and the answer's excerpt.
 import { isIP } from 'node:net';
-import { type Dispatcher, request } from 'undici';
+import type { Attributes } from '@opentelemetry/api';
+import { type Dispatcher, request as undiciRequest } from 'undici';
 import type { DeliveryDoc } from '../src/deliveries/model';
+import { deliveryAttributes } from '../src/deliveries/start';
 import { type OutboundAuth, openAuth, signingKeys } from '../src/endpoints/credentials';
 import type { EndpointDoc } from '../src/endpoints/model';
 import type { EventDoc } from '../src/events/model';
 import { signatureHeader } from '../src/signing';
 import { BlockedTargetError, blockedAddress, isPublicAddress, urlHost } from '../src/target-policy';
+import { inSpan, SpanKind } from '../src/tracing';
 import type { RequestOutcome } from './classify';
 import { type FetchedToken, type OAuthTokens, TokenError } from './oauth-tokens';
 
@@ -57,8 +60,9 @@ export async function sendWebhookRequest(
   // Token requests and the webhook request share the endpoint's timeout: an attempt never takes longer.
   const started = performance.now();
   const left = () => Math.max(1, Math.round(endpoint.timeout_ms - (performance.now() - started)));
+  const traced = { ...deliveryAttributes(delivery), 'hookflow.attempt': attempt };
   const send = (authorization: Record<string, string>) =>
-    post(deps, endpoint.url, { ...headers, ...authorization }, event.payload_json, left());
+    post(deps, endpoint.url, { ...headers, ...authorization }, event.payload_json, left(), traced);
   const auth = endpoint.auth ? openAuth(endpoint.auth) : null;
   if (auth?.type !== 'oauth2_client_credentials') return send(auth ? credentialHeader(auth) : {});
   // A token is used until it expires; a 401 says it no longer holds: fetched anew, and the request made once more.
@@ -109,7 +113,7 @@ export function tokenFetcher(deps: RequestDeps) {
     const client = `${encodeURIComponent(auth.client_id)}:${encodeURIComponent(auth.client_secret)}`;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (auth.scope) form.set('scope', auth.scope);
-    const res = await request(auth.token_url, {
+    const res = await undiciRequest(auth.token_url, {
       method: 'POST',
       headers: {
         'content-type': 'application/x-www-form-urlencoded',
@@ -171,7 +175,35 @@ function requestHeaders(
   return headers;
 }
 
-async function post(
+/** The webhook request, in a client span when tracing is on: the receiver's host and port, never its path. */
+function post(
+  deps: RequestDeps,
+  url: string,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+  attributes: Attributes,
+): Promise<RequestOutcome> {
+  const { hostname, port, protocol } = new URL(url);
+  const where = {
+    'server.address': hostname,
+    'server.port': Number(port) || (protocol === 'https:' ? 443 : 80),
+  };
+  return inSpan(
+    'POST webhook',
+    { kind: SpanKind.CLIENT, attributes: { ...attributes, ...where, 'http.request.method': 'POST' } },
+    async (span) => {
+      const outcome = await exchange(deps, url, headers, body, timeoutMs);
+      span?.setAttributes({
+        ...(outcome.statusCode !== null ? { 'http.response.status_code': outcome.statusCode } : {}),
+        ...(outcome.error ? { 'error.type': outcome.error } : {}),
+      });
+      return outcome;
+    },
+  );
+}
+
+async function exchange(
   deps: RequestDeps,
   url: string,
   headers: Record<string, string>,
@@ -182,7 +214,7 @@ async function post(
   const signal = AbortSignal.timeout(timeoutMs);
   try {
     await checkTarget(deps, url);
-    const res = await request(url, {
+    const res = await undiciRequest(url, {
       method: 'POST',
       headers,
       body,

@@ -43,6 +43,9 @@ const EnvSchema = z.object({
   TEMPORAL_TLS_CLIENT_CERT_PATH: z.string().min(1).optional(),
   TEMPORAL_TLS_CLIENT_KEY_PATH: z.string().min(1).optional(),
   TEMPORAL_UI_URL: z.string().optional(),
+  // Read by OpenTelemetry's exporter (src/tracing.ts), with the other standard OTEL_* variables.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 

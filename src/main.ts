@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './logger';
 import { generateKeyEntry, type Keyring, parseKeys, useKeyring } from './secrets/keyring';
 import { checkStoredKeys, rotateKeys } from './secrets/stored-keys';
 import { connectTemporalClient, temporalConnectionOptions } from './temporal';
+import { startTracing, stopTracing } from './tracing';
 import { createDeliveryWorker } from './worker';
 
 type Role = 'all' | 'api' | 'worker' | 'rotate-keys';
@@ -163,6 +164,7 @@ async function main() {
   const logger = createLogger(config.LOG_LEVEL);
   const dataDir = join(config.HOOKFLOW_HOME, 'data');
   mkdirSync(dataDir, { recursive: true });
+  startTracing();
   const keyring = encryptionKeys(role, config, dataDir);
   useKeyring(keyring);
 
@@ -221,6 +223,7 @@ async function main() {
     if (role === 'worker') await closeServer();
     await client.connection.close();
     await mongoose.disconnect();
+    await stopTracing().catch(() => {});
     for (const child of connected.children.reverse()) await child.stop();
     process.exit(exitCode);
   };

@@ -6,6 +6,7 @@ import { DefaultLogger, NativeConnection, type NativeConnectionOptions, Runtime 
 import { freePort } from './embedded';
 import type { Logger } from './logger';
 import { exposeSdkMetrics } from './metrics';
+import { temporalPlugins } from './tracing';
 
 let runtimeInstalled = false;
 
@@ -81,7 +82,7 @@ export async function connectTemporalClient(
         await connection.close();
         throw err;
       }
-      return new Client({ connection, namespace });
+      return new Client({ connection, namespace, plugins: temporalPlugins() });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       if (LASTING_FAILURE.test(message))

@@ -6,6 +6,7 @@ import { ensureReconcileSchedule } from './deliveries/reconcile';
 import type { Logger } from './logger';
 import { ensureRetentionSchedule } from './retention/expire';
 import { guardedLookup } from './target-policy';
+import { temporalPlugins } from './tracing';
 
 export interface WorkerOptions {
   /**
@@ -78,6 +79,8 @@ export async function createDeliveryWorker({
     }),
     ...WORKER_TUNING,
     shutdownGraceTime: shutdownGraceMs,
+    // Tracing's workflow and activity interceptors, when it is on (src/tracing.ts).
+    plugins: temporalPlugins(),
   });
   return {
     worker,

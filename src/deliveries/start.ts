@@ -4,6 +4,7 @@ import { isDuplicateKeyError } from '../db';
 import { type DeliveryWorkflowInput, deliveryWorkflowId, SearchAttributes } from '../delivery-contract';
 import type { EndpointDoc } from '../endpoints/model';
 import { deliveryTransitions, workflowStarts } from '../metrics';
+import { inSpan } from '../tracing';
 import { Delivery, type DeliveryDoc, type NewDelivery, newDeliveryView } from './model';
 
 export interface TemporalTarget {
@@ -47,6 +48,26 @@ export async function startDeliveryWorkflow(
   endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
 ): Promise<boolean> {
   const input = deliveryWorkflowInput(delivery, endpoint);
+  return inSpan('start delivery', { attributes: deliveryAttributes(delivery) }, () =>
+    startWorkflow(temporal, delivery, input),
+  );
+}
+
+/** A delivery's ids, as trace attributes. */
+export function deliveryAttributes(d: Pick<NewDelivery, '_id' | 'project_id' | 'endpoint_id' | 'event_id'>) {
+  return {
+    'hookflow.delivery_id': d._id,
+    'hookflow.project_id': d.project_id,
+    'hookflow.endpoint_id': d.endpoint_id,
+    'hookflow.event_id': d.event_id,
+  };
+}
+
+async function startWorkflow(
+  temporal: TemporalTarget,
+  delivery: NewDelivery,
+  input: DeliveryWorkflowInput,
+): Promise<boolean> {
   try {
     const handle = await temporal.client.workflow.start('deliveryWorkflow', {
       taskQueue: temporal.taskQueue,

@@ -20,6 +20,7 @@ import { jsonBody } from './body';
 import { errorMiddleware } from './errors';
 import { openApiDocument } from './openapi';
 import { requestLog } from './request-log';
+import { requestSpan } from './request-span';
 import { type Lifecycle, serviceDocs, serviceRoutes } from './service-routes';
 
 /** Every route's description, in the order the reference lists them. */
@@ -100,6 +101,7 @@ function baseApp(logger: Logger): Koa {
   // Koa's own error handler would print stack traces; everything goes through errorMiddleware instead.
   app.silent = true;
   app.use(requestLog(logger));
+  app.use(requestSpan);
   app.use(errorMiddleware(logger));
   return app;
 }
