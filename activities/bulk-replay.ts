@@ -7,7 +7,7 @@ import { forEachLimited, type TemporalTarget } from '../src/deliveries/start';
 import { Endpoint, type EndpointDoc } from '../src/endpoints/model';
 import { Event, type EventDoc } from '../src/events/model';
 import { createdBetween } from '../src/http/pagination';
-import { derivedIds } from '../src/ids';
+import { derivedIds, idTime } from '../src/ids';
 import { emitOperationalEvent } from '../src/operational/events';
 import type { BulkProgress } from '../src/operations/contract';
 import {
@@ -17,6 +17,7 @@ import {
   type OperationPageDoc,
   operationPageId,
 } from '../src/operations/model';
+import { deliveriesCutoff, retentionDaysOf } from '../src/retention/window';
 
 const START_CONCURRENCY = 16;
 
@@ -96,6 +97,7 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
       const endpointById = new Map<string, EndpointDoc>(endpoints.map((e) => [e._id, e]));
       const eventById = new Map<string, EventDoc>(events.flatMap((e) => (e ? [[e._id, e] as const] : [])));
 
+      const replayable = deliveriesCutoff(await retentionDaysOf(op.project_id));
       const next = { ...progress, page: progress.page + 1 };
       next.failed += (pageDoc?.delivery_ids.length ?? 0) - page.length;
       await forEachLimited(page, START_CONCURRENCY, async (original) => {
@@ -105,8 +107,8 @@ export function createBulkReplayActivities(temporal: TemporalTarget) {
           next.skipped++;
           return;
         }
-        // A deleted event, or an expunged payload: nothing to send.
-        if (!event || event.payload_json === null) {
+        // A deleted event, an expunged payload, or an event retention is deleting: nothing to send.
+        if (!event || event.payload_json === null || idTime(event._id) < replayable) {
           next.failed++;
           return;
         }

@@ -6,6 +6,7 @@ import type { EndpointDoc } from '../endpoints/model';
 import type { EventDoc } from '../events/model';
 import { conflict } from '../http/errors';
 import { idTime, idTimeRange, newId } from '../ids';
+import { deliveriesCutoff, retentionDaysOf } from '../retention/window';
 import { Delivery, type DeliveryDoc } from './model';
 import { type NewDeliveryOf, startDeliveries, type TemporalTarget } from './start';
 
@@ -27,14 +28,22 @@ export function assertReplayable(endpoint: Pick<EndpointDoc, '_id' | 'status'>):
   }
 }
 
-/** Replays and resends send the stored payload: an expunged one leaves nothing to send. */
-export function assertPayloadKept(
-  event: Pick<EventDoc, '_id' | 'payload_json' | 'payload_expunged_at'>,
-): void {
+/**
+ * Replays and resends send the stored payload: an expunged one leaves nothing to send, and an event older than
+ * its project's retention is about to be deleted (src/retention/window.ts).
+ */
+export async function assertSendable(
+  event: Pick<EventDoc, '_id' | 'project_id' | 'payload_json' | 'payload_expunged_at'>,
+): Promise<void> {
   if (event.payload_json === null) {
     const when = event.payload_expunged_at ? ` on ${event.payload_expunged_at.toISOString()}` : '';
     throw conflict(`the payload of event ${event._id} was expunged${when}: there is nothing to send`);
   }
+  const days = await retentionDaysOf(event.project_id);
+  if (idTime(event._id) < deliveriesCutoff(days))
+    throw conflict(
+      `event ${event._id} is older than the project's retention (${days} days) and is being deleted: there is nothing to send`,
+    );
 }
 
 /** The new delivery a replay, resend or recovery makes: its view and the endpoint settings it starts with. */

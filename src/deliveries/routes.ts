@@ -20,12 +20,7 @@ import {
   presentAttempt,
   presentDelivery,
 } from './model';
-import {
-  assertPayloadKept,
-  assertReplayable,
-  createReplayDelivery,
-  latestDeliveryByEndpoint,
-} from './replay';
+import { assertReplayable, assertSendable, createReplayDelivery, latestDeliveryByEndpoint } from './replay';
 import type { TemporalTarget } from './start';
 import { DELIVERY_STATUSES } from './status';
 
@@ -161,7 +156,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     ]);
     if (!event) throw notFound('event');
     if (!endpoint) throw notFound('endpoint');
-    assertPayloadKept(event);
+    await assertSendable(event);
     assertReplayable(endpoint);
     const delivery = await createReplayDelivery(temporal, {
       event,
@@ -183,7 +178,7 @@ export function deliveryRoutes(temporal: TemporalTarget): Router {
     ]);
     if (!endpoint) throw notFound('endpoint');
     if (!event) throw notFound('event');
-    assertPayloadKept(event);
+    await assertSendable(event);
     assertReplayable(endpoint);
     const previous = (await latestDeliveryByEndpoint(projectId, event._id)).get(endpoint._id);
     const delivery = await createReplayDelivery(temporal, {

@@ -5,7 +5,7 @@ import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../cons
 import { findOwned } from '../db';
 import { signalDelivery } from '../deliveries/control';
 import { Delivery, type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
-import { assertPayloadKept, assertReplayable } from '../deliveries/replay';
+import { assertReplayable, assertSendable } from '../deliveries/replay';
 import { startDeliveries, type TemporalTarget } from '../deliveries/start';
 import { FINAL_STATUSES } from '../deliveries/status';
 import { Endpoint } from '../endpoints/model';
@@ -258,7 +258,7 @@ export function eventRoutes(temporal: TemporalTarget): Router {
     const { consumerId } = auth(ctx);
     const event = await findEventInScope(ctx, id);
     if (!event) throw notFound('event');
-    assertPayloadKept(event);
+    await assertSendable(event);
     const endpoints = await subscribedEndpoints({ ...event, consumer_id: consumerId ?? event.consumer_id });
     const replayId = newId('rpl');
     let deliveries: DeliveryDoc[] = [];

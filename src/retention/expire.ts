@@ -15,12 +15,12 @@ import { DEFAULT_RETENTION_DAYS, Project } from '../projects/model';
 import { DEFAULT_RETRY } from '../retry-schedule';
 import { ensureIntervalSchedule } from '../schedules';
 import { NO_RETENTION_COUNTS, type RetentionCounts, type RetentionCursor } from './contract';
+import { deliveriesCutoff, eventsCutoff } from './window';
 
 /** Documents per step: each step is a few short writes, so deliveries never wait long for the store. */
 export const RETENTION_PAGE = 200;
 /** A pending view this old whose workflow never started is an orphan (a publish takes seconds). */
 export const ORPHAN_AFTER_MS = 10 * 60_000;
-const DAY_MS = 24 * 3_600_000;
 
 export function retentionScheduleId(taskQueue: string): string {
   return `hookflow-retention-${taskQueue}`;
@@ -49,10 +49,10 @@ export async function retentionStep(
   if (!project)
     return cursor.projectId ? nextProject(cursor.projectId) : { next: null, counts: NO_RETENTION_COUNTS };
   const projectId = String(project._id);
-  const cutoff = new Date(now - (project.retention_days ?? DEFAULT_RETENTION_DAYS) * DAY_MS);
+  const days = project.retention_days ?? DEFAULT_RETENTION_DAYS;
   const at = { ...cursor, projectId };
-  if (cursor.phase === 'deliveries') return expireDeliveries(at, projectId, cutoff);
-  if (cursor.phase === 'events') return expireEvents(at, projectId, cutoff);
+  if (cursor.phase === 'deliveries') return expireDeliveries(at, projectId, deliveriesCutoff(days, now));
+  if (cursor.phase === 'events') return expireEvents(at, projectId, eventsCutoff(days, now));
   return startOrphans(temporal, at, projectId, new Date(now - ORPHAN_AFTER_MS));
 }
 
@@ -95,7 +95,10 @@ async function expireDeliveries(cursor: RetentionCursor, projectId: string, cuto
   };
 }
 
-/** Events made before the cutoff that no delivery still refers to (an unfinished one, or a recent replay). */
+/**
+ * Events made before the cutoff (a day past the deliveries': src/retention/window.ts) that no delivery still
+ * refers to (an unfinished one, or a recent replay).
+ */
 async function expireEvents(cursor: RetentionCursor, projectId: string, cutoff: Date) {
   const range = { ...idTimeRange('evt', undefined, cutoff), ...(cursor.after ? { $gt: cursor.after } : {}) };
   const events = await Event.collection

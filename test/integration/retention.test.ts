@@ -142,6 +142,9 @@ describe('retention and expunge', () => {
     const [young] = await storeDeliveries(p, e4, now - DAY, 'succeeded');
     const e5 = await storeEvent(p, old);
     await FanOutPage.collection.insertOne({ _id: `${e5}:0`, event_id: e5, endpoint_ids: [] } as never);
+    // Past the deliveries' retention but within the events' extra day: its delivery goes, it stays (for now).
+    const e6 = await storeEvent(p, now - 7.5 * DAY);
+    const [ofE6] = await storeDeliveries(p, e6, now - 7.5 * DAY, 'succeeded');
     const otherEvent = await storeEvent(other.id, old);
     const [otherDelivery] = await storeDeliveries(other.id, otherEvent, old, 'succeeded');
 
@@ -171,8 +174,8 @@ describe('retention and expunge', () => {
     }
 
     const counts = await runRetention();
-    assert.deepEqual(counts, { deliveries: 231, attempts: 231, events: 2, orphans: 1 });
-    assert.equal(await count(Delivery as never, { _id: { $in: [...expired, oldOfE3] } }), 0);
+    assert.deepEqual(counts, { deliveries: 232, attempts: 232, events: 2, orphans: 1 });
+    assert.equal(await count(Delivery as never, { _id: { $in: [...expired, oldOfE3, ofE6] } }), 0);
     assert.equal(await count(DeliveryAttempt as never, { delivery_id: { $in: [...expired, oldOfE3] } }), 0);
     assert.equal(await count(Event as never, { _id: { $in: [e1, e5] } }), 0);
     assert.equal(await count(FanOutPage as never, { event_id: e5 }), 0);
@@ -181,7 +184,8 @@ describe('retention and expunge', () => {
     for (const id of [unfinished, replayOfE3, young, otherDelivery])
       assert.equal(await count(Delivery as never, { _id: id }), 1, id);
     assert.equal(await count(DeliveryAttempt as never, { delivery_id: unfinished }), 1);
-    for (const id of [e2, e3, e4, otherEvent]) assert.equal(await count(Event as never, { _id: id }), 1, id);
+    for (const id of [e2, e3, e4, e6, otherEvent])
+      assert.equal(await count(Event as never, { _id: id }), 1, id);
     assert.equal((await h.api('GET', `/v1/events/${e1}`)).status, 404);
 
     // The orphan got its workflow and was delivered; the recent pending view was left to its publish.
@@ -193,6 +197,17 @@ describe('retention and expunge', () => {
       h.stack.client.workflow.getHandle(deliveryWorkflowId(recent)).describe(),
       WorkflowNotFoundError,
     );
+
+    // An event past the retention is not replayed: retention deletes it within a day, under any replay.
+    for (const path of [`/v1/events/${e6}/replay`, `/v1/endpoints/${ep.id}/events/${e2}/resend`]) {
+      const refused = await h.api('POST', path);
+      assert.equal(refused.status, 409, path);
+      assert.match(
+        refused.body.detail,
+        /is older than the project's retention \(7 days\) and is being deleted/,
+      );
+    }
+    assert.equal((await h.api('POST', `/v1/events/${e4}/replay`)).status, 202, 'a younger one is');
 
     // A second pass finds nothing more to do.
     assert.deepEqual(await runRetention(), { deliveries: 0, attempts: 0, events: 0, orphans: 0 });
