@@ -192,6 +192,15 @@ describe('consumer portal', () => {
     await page.getByTestId('public-key').waitFor();
     assert.equal(await page.getByTestId('public-key').textContent(), signed.public_key);
     await look('endpoint-ed25519', true);
+    // Rotating shows the new public key; no private key ever reaches the page.
+    await page.getByRole('button', { name: 'Rotate key' }).click();
+    await page.getByText('Key rotated: verify with the new public key.').waitFor();
+    // A string: this test is compiled without the DOM's types.
+    await page.waitForFunction(
+      `document.querySelector('[data-testid="public-key"]')?.textContent !== ${JSON.stringify(signed.public_key)}`,
+    );
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /whsk_/);
+    await look('endpoint-ed25519-rotated');
   });
 
   it('says in words when the link has expired or was revoked', async () => {

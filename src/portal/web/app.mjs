@@ -336,8 +336,13 @@ function EndpointPage({ id }) {
           ? html`<${Action} label="Pause" run=${() => api('PATCH', `/v1/endpoints/${ep.id}`, { status: 'paused' })} onDone=${done('Paused: new events are not sent to it.')} />`
           : html`<${Action} label="Resume" run=${() => api('PATCH', `/v1/endpoints/${ep.id}`, { status: 'active' })} onDone=${done('Resumed.')} />`
       }
-      <${Action} label="Rotate secret" run=${() => api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, {})}
-        onDone=${done('Secret rotated. The old one keeps signing for 24 hours.')} />
+      ${
+        ep.signing === 'ed25519'
+          ? html`<${Action} label="Rotate key" run=${() => api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, {})}
+              onDone=${done('Key rotated: verify with the new public key. The old key keeps signing for 24 hours.')} />`
+          : html`<${Action} label="Rotate secret" run=${() => api('POST', `/v1/endpoints/${ep.id}/secret/rotate`, {})}
+              onDone=${done('Secret rotated. The old one keeps signing for 24 hours.')} />`
+      }
       <a class="button" href=${`#/deliveries?endpoint_id=${ep.id}`}>Deliveries</a>
       <${Action} label="Delete" kind="danger" confirm="Delete this endpoint? Its pending deliveries stop."
         run=${() => api('DELETE', `/v1/endpoints/${ep.id}`)}
