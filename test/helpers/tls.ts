@@ -2,6 +2,12 @@
 // the X.509; node:crypto makes the keys), and a TLS-terminating proxy for a plaintext HTTP/2 server.
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import {
+  type ClientHttp2Session,
+  connect as connectHttp2,
+  createSecureServer,
+  type Http2SecureServer,
+} from 'node:http2';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +128,71 @@ export class TlsProxy {
 
   async stop(): Promise<void> {
     for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/**
+ * A TLS-terminating gRPC proxy that checks each call's `authorization` metadata, as Temporal Cloud checks an API
+ * key: calls without `Bearer <apiKey>` are answered UNAUTHENTICATED, the others passed to `target` (plaintext
+ * HTTP/2), trailers included.
+ */
+export class ApiKeyProxy {
+  private readonly server: Http2SecureServer;
+  private readonly backend: ClientHttp2Session;
+  /** The `authorization` values calls came with. */
+  readonly seen = new Set<string>();
+
+  constructor(ca: TestCA, target: string, apiKey: string) {
+    const { cert, key } = ca.server();
+    this.backend = connectHttp2(`http://${target}`);
+    this.backend.on('error', () => {});
+    this.server = createSecureServer({ cert, key, ALPNProtocols: ['h2'] });
+    this.server.on('stream', (stream, headers) => {
+      stream.on('error', () => {});
+      const authorization = String(headers.authorization ?? '');
+      this.seen.add(authorization);
+      if (authorization !== `Bearer ${apiKey}`) {
+        stream.respond(
+          {
+            ':status': 200,
+            'content-type': 'application/grpc',
+            'grpc-status': '16',
+            'grpc-message': 'invalid API key',
+          },
+          { endStream: true },
+        );
+        return;
+      }
+      const forwarded = { ...headers };
+      for (const name of [':scheme', ':authority', 'authorization']) delete forwarded[name];
+      const call = this.backend.request(forwarded);
+      call.on('error', () => stream.destroy());
+      let trailers: Record<string, string> = {};
+      call.on('response', (response) => {
+        if (stream.destroyed) return;
+        // A trailers-only answer (an error): its status is in these headers, and nothing follows.
+        if (response['grpc-status'] !== undefined) stream.respond(response, { endStream: true });
+        else {
+          stream.respond(response, { waitForTrailers: true });
+          call.pipe(stream);
+        }
+      });
+      call.on('trailers', (t) => {
+        trailers = t as Record<string, string>;
+      });
+      stream.on('wantTrailers', () => stream.sendTrailers(trailers));
+      stream.pipe(call);
+    });
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return (this.server.address() as { port: number }).port;
+  }
+
+  async stop(): Promise<void> {
+    this.backend.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/embedded';
 import { useStack } from '../helpers/harness';
 import { eventually } from '../helpers/stack';
-import { pemFiles, TestCA, TlsProxy } from '../helpers/tls';
+import { ApiKeyProxy, pemFiles, TestCA, TlsProxy } from '../helpers/tls';
 import { type HookflowProcess, runHookflow, spawnHookflow } from '../helpers/worker-process';
 
 describe('production connections', () => {
@@ -103,6 +103,33 @@ describe('production connections', () => {
     assert.ok(proxy.refused.length > 0, 'the proxy refused the handshake without a client certificate');
     // Not the minute of retries a server that is still starting gets.
     assert.ok(Date.now() - started < 45_000, `took ${Date.now() - started} ms`);
+  });
+
+  it('authenticates with TEMPORAL_API_KEY, and a refused key stops start-up at once', async () => {
+    const keyed = new ApiKeyProxy(ca, h.stack.temporalAddress, 'right-key');
+    const address = `127.0.0.1:${await keyed.start()}`;
+    try {
+      const env = {
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: files.ca,
+        TEMPORAL_TLS_SERVER_NAME: 'localhost',
+        LOG_LEVEL: 'warn',
+      };
+      const api = await spawnHookflow(h.stack, 'api', { ...env, TEMPORAL_API_KEY: 'right-key' });
+      running.push(api);
+      await api.kill('SIGTERM');
+      assert.deepEqual([...keyed.seen], ['Bearer right-key']);
+
+      const refused = await runHookflow(h.stack, 'worker', { ...env, TEMPORAL_API_KEY: 'wrong-key' }, 30_000);
+      assert.equal(refused.code, 1, refused.output);
+      assert.match(
+        refused.output,
+        /could not connect to Temporal at 127\.0\.0\.1:\d+ over TLS: .*invalid API key/s,
+      );
+      assert.ok(!refused.output.includes('wrong-key'), 'the key is not printed');
+    } finally {
+      await keyed.stop();
+    }
   });
 
   it('warns at start-up of the MongoDB settings production needs that are missing', async () => {
