@@ -69,12 +69,12 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       ? `${runId}:local:${randomUUID()}`
       : `${runId}:${info.activityId}:${info.attempt}`;
 
-    annotateSpan({
+    annotateSpan(() => ({
       'hookflow.delivery_id': input.deliveryId,
       'hookflow.project_id': input.projectId,
       'hookflow.endpoint_id': input.endpointId,
       'hookflow.event_id': input.eventId,
-    });
+    }));
     // Pass the endpoint's gate: its status, breaker and limits may hold the delivery back, which is no attempt.
     const workflowId = deliveryWorkflowId(input.deliveryId);
     const endpoint = await findOwned(Endpoint, input.endpointId, input.projectId);

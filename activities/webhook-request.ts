@@ -60,7 +60,7 @@ export async function sendWebhookRequest(
   // Token requests and the webhook request share the endpoint's timeout: an attempt never takes longer.
   const started = performance.now();
   const left = () => Math.max(1, Math.round(endpoint.timeout_ms - (performance.now() - started)));
-  const traced = { ...deliveryAttributes(delivery), 'hookflow.attempt': attempt };
+  const traced = () => ({ ...deliveryAttributes(delivery), 'hookflow.attempt': attempt });
   const send = (authorization: Record<string, string>) =>
     post(deps, endpoint.url, { ...headers, ...authorization }, event.payload_json, left(), traced);
   const auth = endpoint.auth ? openAuth(endpoint.auth) : null;
@@ -182,25 +182,27 @@ function post(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
-  attributes: Attributes,
+  attributes: () => Attributes,
 ): Promise<RequestOutcome> {
-  const { hostname, port, protocol } = new URL(url);
-  const where = {
-    'server.address': hostname,
-    'server.port': Number(port) || (protocol === 'https:' ? 443 : 80),
+  const spanOptions = () => {
+    const { hostname, port, protocol } = new URL(url);
+    const where = {
+      'server.address': hostname,
+      'server.port': Number(port) || (protocol === 'https:' ? 443 : 80),
+    };
+    return {
+      kind: SpanKind.CLIENT,
+      attributes: { ...attributes(), ...where, 'http.request.method': 'POST' },
+    };
   };
-  return inSpan(
-    'POST webhook',
-    { kind: SpanKind.CLIENT, attributes: { ...attributes, ...where, 'http.request.method': 'POST' } },
-    async (span) => {
-      const outcome = await exchange(deps, url, headers, body, timeoutMs);
-      span?.setAttributes({
-        ...(outcome.statusCode !== null ? { 'http.response.status_code': outcome.statusCode } : {}),
-        ...(outcome.error ? { 'error.type': outcome.error } : {}),
-      });
-      return outcome;
-    },
-  );
+  return inSpan('POST webhook', spanOptions, async (span) => {
+    const outcome = await exchange(deps, url, headers, body, timeoutMs);
+    span?.setAttributes({
+      ...(outcome.statusCode !== null ? { 'http.response.status_code': outcome.statusCode } : {}),
+      ...(outcome.error ? { 'error.type': outcome.error } : {}),
+    });
+    return outcome;
+  });
 }
 
 async function exchange(

@@ -45,16 +45,24 @@ export async function stopTracing(): Promise<void> {
   await provider?.shutdown();
 }
 
+interface SpanOptions {
+  kind?: SpanKind;
+  attributes?: Attributes;
+  parentHeaders?: Record<string, unknown>;
+}
+
 /**
  * Runs `fn` in a span of its own (a child of the active one), recording an exception as its error. Ids as
- * attributes, never payloads or secrets.
+ * attributes, never payloads or secrets. `spanOptions` is only called when tracing is on: with it off, a
+ * delivery's path builds nothing for it.
  */
 export function inSpan<T>(
   name: string,
-  options: { kind?: SpanKind; attributes?: Attributes; parentHeaders?: Record<string, unknown> },
+  spanOptions: () => SpanOptions,
   fn: (span: Span | null) => Promise<T>,
 ): Promise<T> {
   if (!provider) return fn(null);
+  const options = spanOptions();
   const parent = options.parentHeaders
     ? propagation.extract(context.active(), options.parentHeaders)
     : context.active();
@@ -79,8 +87,8 @@ export function inSpan<T>(
 }
 
 /** Adds attributes to the active span (the activity's, a request's), if tracing is on. */
-export function annotateSpan(attributes: Attributes): void {
-  if (provider) trace.getActiveSpan()?.setAttributes(attributes);
+export function annotateSpan(attributes: () => Attributes): void {
+  if (provider) trace.getActiveSpan()?.setAttributes(attributes());
 }
 
 export { SpanKind };

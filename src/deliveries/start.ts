@@ -48,8 +48,10 @@ export async function startDeliveryWorkflow(
   endpoint: Pick<EndpointDoc, 'retry' | 'timeout_ms'>,
 ): Promise<boolean> {
   const input = deliveryWorkflowInput(delivery, endpoint);
-  return inSpan('start delivery', { attributes: deliveryAttributes(delivery) }, () =>
-    startWorkflow(temporal, delivery, input),
+  return inSpan(
+    'start delivery',
+    () => ({ attributes: deliveryAttributes(delivery) }),
+    () => startWorkflow(temporal, delivery, input),
   );
 }
 

@@ -7,7 +7,11 @@ import type { AuthState } from './auth';
 export async function requestSpan(ctx: Context, next: Next) {
   await inSpan(
     ctx.method,
-    { kind: SpanKind.SERVER, parentHeaders: ctx.headers, attributes: { 'http.request.method': ctx.method } },
+    () => ({
+      kind: SpanKind.SERVER,
+      parentHeaders: ctx.headers,
+      attributes: { 'http.request.method': ctx.method },
+    }),
     async (span) => {
       try {
         await next();
