@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { Endpoint, type EndpointDoc } from './model';
-import { type RoutingStamp, routingStamp } from './routing-stamp';
+import { COPY_TRUST_MS, type RoutingStamp, routingStamp } from './routing-stamp';
 
 /**
  * A project's active endpoints, kept in this process for the publishes that go to the whole project: reading
@@ -9,11 +9,9 @@ import { type RoutingStamp, routingStamp } from './routing-stamp';
  * A copy is used while the project's routing stamp is unchanged: every endpoint write changes it after the
  * write. After a change the copy is brought up to date with the endpoints updated since it was read (an index
  * on `updated_at`; CLOCK_MARGIN_MS covers the clocks of other processes and a write's own duration); after a
- * delete, which leaves nothing to find, it is read whole again. A copy older than TRUST_MS is still used once
- * and read again in the background: the only change it can miss is one whose process died between the write
- * and the stamp.
+ * delete, which leaves nothing to find, it is read whole again. A copy older than COPY_TRUST_MS is still used
+ * once and read again in the background.
  */
-const TRUST_MS = 60_000;
 const CLOCK_MARGIN_MS = 60_000;
 
 interface Copy {
@@ -66,7 +64,7 @@ export async function activeEndpointsOf(
   const stamp = known ?? (await routingStamp(projectId));
   const copy = copies.get(projectId);
   if (copy?.stamp.version === stamp.version && copy.stamp.reset === stamp.reset) {
-    if (Date.now() - copy.readAt > TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});
+    if (Date.now() - copy.readAt > COPY_TRUST_MS) void load(projectId, stamp, undefined).catch(() => {});
     return copy.list;
   }
   return (await load(projectId, stamp, copy)).list;

@@ -23,6 +23,12 @@ const Stamps = model<RoutingStampDoc>(
 
 const ALL_PROJECTS = '*';
 
+/**
+ * How long a copy kept under an unchanged stamp is trusted. The one change a stamp cannot announce is a write
+ * whose process died between the write and the stamp; a copy older than this is read again.
+ */
+export const COPY_TRUST_MS = 60_000;
+
 export async function bumpRoutingStamp(
   projectId: string | undefined,
   { deleted = false } = {},

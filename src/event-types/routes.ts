@@ -5,7 +5,7 @@ import type { Context } from 'koa';
 import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
 import { isDuplicateKeyError } from '../db';
-import { bumpRoutingStamp, type RoutingStamp } from '../endpoints/routing-stamp';
+import { bumpRoutingStamp, COPY_TRUST_MS, type RoutingStamp } from '../endpoints/routing-stamp';
 import { eventTypeName } from '../endpoints/schemas';
 import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, fieldError, notFound } from '../http/errors';
@@ -98,23 +98,24 @@ function assertConsistent(schema: object | null, examples: unknown[]): void {
 /**
  * What publishes read of a project's catalogue (its types, looked up by name, and whether it is strict), kept
  * in this API process while the project's routing stamp is unchanged: every write to its event types or
- * settings changes the stamp after the write, and a copy older than a minute is read again (the only change
- * it can miss is one whose process died between the write and the stamp).
+ * settings changes the stamp after the write, and a copy older than COPY_TRUST_MS is started again.
  */
 interface CatalogueCopy {
   stamp: string;
+  /** This process's clock when the copy was started. */
+  startedAt: number;
   types: Map<string, EventTypeDoc | null>;
   strict?: boolean;
 }
-const catalogues = new LRUCache<string, CatalogueCopy>({ max: 1000, ttl: 60_000 });
+const catalogues = new LRUCache<string, CatalogueCopy>({ max: 1000 });
 /** Names looked up per copy at most (unknown types too); past it the copy starts again. */
 const MAX_NAMES = 1000;
 
 async function catalogueEntry(projectId: string, eventType: string, stamp: RoutingStamp) {
   const key = `${stamp.version} ${stamp.reset}`;
   let copy = catalogues.get(projectId);
-  if (copy?.stamp !== key || copy.types.size >= MAX_NAMES) {
-    copy = { stamp: key, types: new Map() };
+  if (copy?.stamp !== key || copy.types.size >= MAX_NAMES || Date.now() - copy.startedAt > COPY_TRUST_MS) {
+    copy = { stamp: key, startedAt: Date.now(), types: new Map() };
     catalogues.set(projectId, copy);
   }
   let type = copy.types.get(eventType);

@@ -10,6 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import mongoose from 'mongoose';
 import { dropReplacedIndexes } from '../../src/db';
+import { activeEndpointsOf } from '../../src/endpoints/recipients-cache';
+import { COPY_TRUST_MS, routingStamp } from '../../src/endpoints/routing-stamp';
+import { assertPublishable } from '../../src/event-types/routes';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 import { eventually } from '../helpers/stack';
@@ -229,6 +232,71 @@ print(sqlite3.connect(sys.argv[1]).execute("SELECT sql FROM sqlite_master WHERE 
     assert.equal(await total(), 1);
     assert.equal((await h.api('DELETE', `/v1/endpoints/${b.id}`)).status, 204);
     assert.equal(await total(), 0);
+  });
+
+  // The one change a routing stamp cannot announce: a write whose process died before its stamp. Simulated by
+  // putting the project's stamp back as it was before the write.
+  async function missStamp(projectId: string, write: () => Promise<unknown>) {
+    const stamps = db().collection<Doc>('routing_stamps');
+    const before = await stamps.findOne({ _id: projectId });
+    await write();
+    await stamps.replaceOne({ _id: projectId }, before);
+  }
+
+  it('reads a copy of the endpoints again once it is older than a minute, even when no stamp said so', async (t) => {
+    const project = await h.createProject('trust-recipients');
+    const a = await h.createEndpoint('/trust-a', {}, project.key);
+    const ids = async () => (await activeEndpointsOf(project.id)).map((e) => e._id).sort();
+    assert.deepEqual(await ids(), [a.id]);
+    let b: Doc;
+    await missStamp(project.id, async () => {
+      b = await h.createEndpoint('/trust-b', {}, project.key);
+    });
+    assert.deepEqual(await ids(), [a.id], 'trusted while the stamp is unchanged and the copy is fresh');
+    // A minute later the copy is used once more, and read again meanwhile.
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + COPY_TRUST_MS + 1_000 });
+    assert.deepEqual(await ids(), [a.id]);
+    t.mock.timers.reset();
+    await eventually(ids, (found) => found.length === 2);
+    assert.deepEqual(await ids(), [a.id, b.id].sort());
+  });
+
+  it('starts a copy of the catalogue again once it is a minute old or holds 1 000 names', async (t) => {
+    const project = await h.createProject('trust-catalogue');
+    const define = (name: string) =>
+      h.api('POST', '/v1/event-types', { name, description: name }, project.key).then((r) => {
+        assert.equal(r.status, 201, JSON.stringify(r.body));
+      });
+    const archive = (name: string) =>
+      missStamp(project.id, () =>
+        h.api('PATCH', `/v1/event-types/${name}`, { archived: true }, project.key).then((r) => {
+          assert.equal(r.status, 200, JSON.stringify(r.body));
+        }),
+      );
+    const check = async (name: string) =>
+      assertPublishable(project.id, name, {}, await routingStamp(project.id)).then(
+        () => 'accepted',
+        (err: Error) => err.message,
+      );
+    await define('trust.old');
+    await define('trust.many');
+    assert.equal(await check('trust.old'), 'accepted');
+    assert.equal(await check('trust.many'), 'accepted');
+    await archive('trust.old');
+    await archive('trust.many');
+    assert.equal(await check('trust.old'), 'accepted', 'the copy is trusted while fresh');
+
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() + COPY_TRUST_MS + 1_000 });
+    assert.notEqual(await check('trust.old'), 'accepted', 'a copy a minute old is started again');
+    t.mock.timers.reset();
+
+    // A fresh copy (started under the mocked clock: its age is negative now) holding trust.many as it was.
+    await h.api('PATCH', '/v1/event-types/trust.many', { archived: false }, project.key);
+    assert.equal(await check('trust.many'), 'accepted');
+    await archive('trust.many');
+    assert.equal(await check('trust.many'), 'accepted');
+    for (let n = 0; n < 1_000; n++) await check(`trust.unknown.${n}`);
+    assert.notEqual(await check('trust.many'), 'accepted', 'past 1 000 names the copy starts again');
   });
 
   it("serves every query hookflow's API and worker make from an index", async () => {
