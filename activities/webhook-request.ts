@@ -11,7 +11,7 @@ import type { EndpointDoc } from '../src/endpoints/model';
 import type { EventDoc } from '../src/events/model';
 import { signatureHeader } from '../src/signing';
 import { BlockedTargetError, blockedAddress, isPublicAddress, urlHost } from '../src/target-policy';
-import { inSpan, SpanKind } from '../src/tracing';
+import { inSpan, SpanKind, traceHeaders } from '../src/tracing';
 import type { RequestOutcome } from './classify';
 import { type FetchedToken, type OAuthTokens, TokenError } from './oauth-tokens';
 
@@ -62,7 +62,9 @@ export async function sendWebhookRequest(
   const left = () => Math.max(1, Math.round(endpoint.timeout_ms - (performance.now() - started)));
   const traced = () => ({ ...deliveryAttributes(delivery), 'hookflow.attempt': attempt });
   const send = (authorization: Record<string, string>) =>
-    post(deps, endpoint.url, { ...headers, ...authorization }, event.payload_json, left(), traced);
+    post(deps, endpoint.url, { ...headers, ...authorization }, event.payload_json, left(), traced, {
+      forwardTrace: endpoint.forward_trace_context === true,
+    });
   const auth = endpoint.auth ? openAuth(endpoint.auth) : null;
   if (auth?.type !== 'oauth2_client_credentials') return send(auth ? credentialHeader(auth) : {});
   // A token is used until it expires; a 401 says it no longer holds: fetched anew, and the request made once more.
@@ -183,6 +185,7 @@ function post(
   body: string,
   timeoutMs: number,
   attributes: () => Attributes,
+  { forwardTrace }: { forwardTrace: boolean },
 ): Promise<RequestOutcome> {
   const spanOptions = () => {
     const { hostname, port, protocol } = new URL(url);
@@ -196,7 +199,9 @@ function post(
     };
   };
   return inSpan('POST webhook', spanOptions, async (span) => {
-    const outcome = await exchange(deps, url, headers, body, timeoutMs);
+    // Forwarded trace context wins over an endpoint's or event's own traceparent header.
+    const sent = forwardTrace ? { ...headers, ...traceHeaders(span) } : headers;
+    const outcome = await exchange(deps, url, sent, body, timeoutMs);
     span?.setAttributes({
       ...(outcome.statusCode !== null ? { 'http.response.status_code': outcome.statusCode } : {}),
       ...(outcome.error ? { 'error.type': outcome.error } : {}),

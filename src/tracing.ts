@@ -3,6 +3,7 @@
 // webhook request. Temporal's interceptors (one plugin, for the client and the worker) carry the context
 // through workflows and activities; the exporter reads the standard OTEL_* variables. Off, nothing is
 // registered and `inSpan` calls its function directly.
+import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   context,
@@ -84,6 +85,19 @@ export function inSpan<T>(
         }
       },
     );
+}
+
+/**
+ * W3C trace-context headers for an outgoing request made in `span`: its own context when tracing is on, so the
+ * receiver's spans join the publish's trace; a fresh, unsampled context otherwise, so a receiver that asked
+ * for one always gets a valid `traceparent` to continue.
+ */
+export function traceHeaders(span: Span | null): Record<string, string> {
+  if (!span)
+    return { traceparent: `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-00` };
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), carrier);
+  return carrier;
 }
 
 /** Adds attributes to the active span (the activity's, a request's), if tracing is on. */

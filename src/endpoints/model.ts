@@ -38,6 +38,8 @@ export interface EndpointDoc {
   /** How hookflow authenticates to the receiver, sealed; null: no authentication. */
   auth?: StoredAuth | null;
   headers: Record<string, string>;
+  /** Send the attempt's W3C trace context (src/tracing.ts traceHeaders). Missing: false. */
+  forward_trace_context?: boolean;
   timeout_ms: number;
   retry: RetrySettings;
   /** Requests per second at most, across every worker (null: no limit). */
@@ -86,6 +88,7 @@ const schema = new Schema<EndpointDoc>(
     },
     auth: { type: Schema.Types.Mixed, default: null },
     headers: { type: Schema.Types.Mixed, default: {} },
+    forward_trace_context: { type: Boolean, default: false },
     timeout_ms: { type: Number, default: DEFAULT_TIMEOUT_MS },
     retry: {
       type: new Schema<RetrySettings>(
@@ -179,6 +182,9 @@ export const EndpointResource = z
         description:
           'How hookflow authenticates to the receiver: its type and the parts that are no credential (the header name, the token URL and scope); null: none.',
       }),
+    forward_trace_context: z
+      .boolean()
+      .meta({ description: 'Whether each request carries a W3C traceparent (see the create body).' }),
     timeout_ms: z.number(),
     retry: z.strictObject({
       max_attempts: z.number(),
@@ -228,6 +234,7 @@ export function presentEndpoint(
     headers: e.headers,
     ...currentSigning(e),
     auth: e.auth ? (summarizeAuth(e.auth) as AuthSummary) : null,
+    forward_trace_context: e.forward_trace_context ?? false,
     timeout_ms: e.timeout_ms,
     retry: e.retry,
     rate_limit_per_s: e.rate_limit_per_s,

@@ -225,6 +225,7 @@ export function endpointRoutes(
       filter_json: body.filter ? JSON.stringify(body.filter) : null,
       status: body.status ?? 'active',
       headers: body.headers ?? {},
+      forward_trace_context: body.forward_trace_context ?? false,
       timeout_ms: body.timeout_ms ?? DEFAULT_TIMEOUT_MS,
       retry: { ...DEFAULT_RETRY, ...body.retry },
       rate_limit_per_s: body.rate_limit_per_s ?? null,

@@ -128,6 +128,10 @@ const endpointFields = {
   circuit_breaker: BreakerSettingsSchema.partial(),
   metadata: metadataMap,
   auth: OutboundAuthBody,
+  forward_trace_context: z.boolean().meta({
+    description:
+      "Send a W3C `traceparent` (and `tracestate`) with each request: the attempt's span in the publish's trace when hookflow's tracing is on, else a fresh unsampled one.",
+  }),
 };
 
 const secret = z.string().refine(isValidSecret, 'must be whsec_ followed by base64 of 24 to 64 bytes');
@@ -160,6 +164,7 @@ export const CreateEndpointBody = z.strictObject({
   circuit_breaker: endpointFields.circuit_breaker.optional(),
   metadata: endpointFields.metadata.optional(),
   auth: endpointFields.auth.optional(),
+  forward_trace_context: endpointFields.forward_trace_context.optional(),
   secret: secret.optional().meta({ description: 'An HMAC secret of your own (not for ed25519).' }),
   signing: z
     .enum(SIGNING_SCHEMES)

@@ -42,6 +42,7 @@ describe('delivery', () => {
     assert.equal(req.headers['hookflow-replay-of'], undefined);
     assert.equal(req.headers['x-team'], 'payments');
     assert.equal(req.headers['x-trace'], 'abc');
+    assert.equal(req.headers.traceparent, undefined, 'trace context is forwarded only when asked');
     assert.deepEqual(verifySignature(ep.secret, req), payload);
     assert.throws(() => verifySignature('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', req));
 
@@ -147,6 +148,34 @@ describe('delivery', () => {
     const view = await h.waitForStatus(event.deliveries[0].id, 'succeeded', 30_000);
     assert.equal(view.attempts, 1);
     assert.equal(h.receiver.on('/slow').length, 1);
+  });
+
+  it('forwards a W3C trace context on each attempt when the endpoint asks, over its own header', async () => {
+    // Tracing is off in this process: each attempt gets a fresh, unsampled context (tracing.test.ts: on).
+    h.receiver.script('/trace-ctx', status(500), status(200));
+    const ep = await endpoint('/trace-ctx', {
+      retry: FAST_RETRY,
+      forward_trace_context: true,
+      headers: { traceparent: 'set-by-the-endpoint' },
+    });
+    assert.equal(ep.forward_trace_context, true);
+    const first = await publish({ event_type: 't/trace-ctx', payload: {} });
+    assert.equal((await finalDelivery(first.deliveries[0].id)).attempts, 2);
+    const sent = h.receiver.on('/trace-ctx').map((r) => String(r.headers.traceparent));
+    assert.equal(sent.length, 2);
+    for (const value of sent) assert.match(value, /^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    assert.notEqual(sent[0], sent[1]);
+
+    const off = await api('PATCH', `/v1/endpoints/${ep.id}`, { forward_trace_context: false });
+    assert.equal(off.status, 200);
+    assert.equal(off.body.forward_trace_context, false);
+    assert.equal((await api('GET', `/v1/endpoints/${ep.id}`)).body.forward_trace_context, false);
+    const second = await publish({ event_type: 't/trace-ctx', payload: {} });
+    await finalDelivery(second.deliveries[0].id);
+    assert.equal(h.receiver.on('/trace-ctx')[2]?.headers.traceparent, 'set-by-the-endpoint');
+    const bad = await api('PATCH', `/v1/endpoints/${ep.id}`, { forward_trace_context: 'yes' });
+    assert.equal(bad.status, 422);
+    assert.deepEqual(bad.body.detail[0].loc, ['body', 'forward_trace_context']);
   });
 
   it('fails after one attempt on 400', async () => {

@@ -93,10 +93,17 @@ describe('traces', () => {
         body: JSON.stringify(body),
       }).then((r) => r.json())) as any;
     const key = (await post('/v1/projects', admin, { name: 'traced' })).api_key.key;
-    const endpoints = [];
+    const endpoints: string[] = [];
+    // The first forwards the trace context to its receiver.
     for (const path of ['/traced-a', '/traced-b'])
       endpoints.push(
-        (await post('/v1/endpoints', key, { url: h.receiver.url(path), event_types: ['traced'] })).id,
+        (
+          await post('/v1/endpoints', key, {
+            url: h.receiver.url(path),
+            event_types: ['traced'],
+            forward_trace_context: path === '/traced-a',
+          })
+        ).id,
       );
     // The caller's own trace is continued.
     const callerTrace = randomBytes(16).toString('hex');
@@ -107,7 +114,7 @@ describe('traces', () => {
       { event_type: 'traced', payload: { card: 'payload-never-in-a-span' } },
       { traceparent: `00-${callerTrace}-${callerSpan}-01` },
     );
-    await Promise.all(['/traced-a', '/traced-b'].map((p) => h.receiver.waitFor(p, 1)));
+    const [[toA], [toB]] = await Promise.all(['/traced-a', '/traced-b'].map((p) => h.receiver.waitFor(p, 1)));
 
     const inTrace = () => collector.spans.filter((s) => s.traceId === callerTrace);
     const spans = await eventually(
@@ -142,6 +149,10 @@ describe('traces', () => {
       assert.equal(webhook.attributes['http.response.status_code'], 200);
       assert.equal(webhook.attributes['server.address'], '127.0.0.1');
     }
+    // The receiver that asked continues the trace from its request's span; the other gets no trace context.
+    const toAsSpan = webhooks.find((s) => s.attributes['hookflow.endpoint_id'] === endpoints[0]) as Span;
+    assert.equal(toA.headers.traceparent, `00-${callerTrace}-${toAsSpan.spanId}-01`);
+    assert.equal(toB.headers.traceparent, undefined);
     const activities = spans.filter((s) => s.name === 'RunActivity:sendWebhook');
     assert.ok(activities.every((s) => typeof s.attributes['hookflow.delivery_id'] === 'string'));
     assert.ok(!JSON.stringify(collector.spans).includes('payload-never-in-a-span'));
