@@ -2,6 +2,7 @@
 // (test/helpers/stack.ts), a loopback receiver and a project before the file's tests, stops them after, and
 // offers what the tests do over and over: create endpoints, publish, wait for a status, verify a signature.
 import assert from 'node:assert/strict';
+import { createPublicKey, verify } from 'node:crypto';
 import { after, before } from 'node:test';
 import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
@@ -42,6 +43,11 @@ export interface Harness {
   verifySignature(secret: string, req: ReceivedRequest): unknown;
   /** Whether the request's signature verifies with `secret`. */
   verifies(secret: string, req: ReceivedRequest): boolean;
+  /**
+   * Whether one of the request's `v1a` signatures verifies with an ed25519 endpoint's `public_key` (Standard
+   * Webhooks: ed25519 over id.timestamp.body; the npm `standardwebhooks` verifies only `v1`).
+   */
+  verifiesPublicKey(publicKey: string, req: ReceivedRequest): boolean;
 }
 
 export interface HarnessOptions extends StackOptions {
@@ -136,6 +142,23 @@ export function useStack(options: HarnessOptions = {}): Harness {
       } catch {
         return false;
       }
+    },
+    verifiesPublicKey(publicKey, req) {
+      const key = createPublicKey({
+        key: {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          x: Buffer.from(publicKey.slice(5), 'base64').toString('base64url'),
+        },
+        format: 'jwk',
+      });
+      const content = Buffer.from(
+        `${req.headers['webhook-id']}.${req.headers['webhook-timestamp']}.${req.body}`,
+      );
+      return String(req.headers['webhook-signature'])
+        .split(' ')
+        .filter((s) => s.startsWith('v1a,'))
+        .some((s) => verify(null, content, key, Buffer.from(s.slice(4), 'base64')));
     },
   };
   return harness;

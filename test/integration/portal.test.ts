@@ -186,11 +186,27 @@ describe('consumer portal', () => {
     await look('endpoint-failing', true);
     await EndpointHealth.collection.deleteOne({ _id: endpoint.id } as never);
 
-    // An endpoint signed with ed25519 (made through the API): its public key, to verify with.
-    const signed = await h.createEndpoint('/acme-ed25519', { consumer_id: 'acme', signing: 'ed25519' });
-    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/${signed.id}`);
-    await page.getByTestId('public-key').waitFor();
-    assert.equal(await page.getByTestId('public-key').textContent(), signed.public_key);
+    // An endpoint signed with ed25519, chosen in the form: its public key, to verify with, and no secret.
+    h.receiver.script('/acme-ed25519', status(200));
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/new`);
+    await page.getByLabel('URL').fill(h.receiver.url('/acme-ed25519'));
+    await page.getByRole('radio', { name: /ed25519/ }).check();
+    await look('endpoint-new-ed25519', true);
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const publicKey = (await page.getByTestId('public-key').textContent()) ?? '';
+    assert.match(publicKey, /^whpk_/);
+    assert.equal(await page.getByTestId('secret').count(), 0);
+    await look('endpoint-created-ed25519');
+    const signed = (await h.api('GET', '/v1/endpoints?consumer_id=acme')).body.data.find(
+      (e: { public_key: string | null }) => e.public_key === publicKey,
+    );
+    assert.equal(signed.signing, 'ed25519');
+    await page.getByRole('link', { name: 'Open the endpoint' }).click();
+    await page.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText('Test event sent').waitFor();
+    const [signedRequest] = await h.receiver.waitFor('/acme-ed25519', 1);
+    assert.ok(h.verifiesPublicKey(publicKey, signedRequest), 'signed with the key the page showed');
+    assert.equal(await page.getByTestId('public-key').textContent(), publicKey);
     await look('endpoint-ed25519', true);
     // Rotating shows the new public key; no private key ever reaches the page.
     await page.getByRole('button', { name: 'Rotate key' }).click();

@@ -222,6 +222,7 @@ function EndpointForm({ endpoint, onSaved }) {
   const [description, setDescription] = useState(endpoint?.description ?? '');
   const [types, setTypes] = useState(endpoint?.event_types ?? []);
   const [other, setOther] = useState('');
+  const [signing, setSigning] = useState('hmac');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const choices = [...new Set([...(known.data ?? []), ...types])];
@@ -236,6 +237,8 @@ function EndpointForm({ endpoint, onSaved }) {
       .map((t) => t.trim())
       .filter(Boolean);
     const body = { url, description, event_types: [...new Set([...types, ...extra])] };
+    // The scheme is chosen once; rotating the key keeps it.
+    if (!endpoint) body.signing = signing;
     try {
       const saved = endpoint
         ? await api('PATCH', `/v1/endpoints/${endpoint.id}`, body)
@@ -264,12 +267,30 @@ function EndpointForm({ endpoint, onSaved }) {
       </div></fieldset>
     <div class="field"><label for="ep-other">Other event types <span class="hint">(comma separated)</span></label>
       <input id="ep-other" value=${other} onInput=${(e) => setOther(e.target.value)} /></div>
+    ${
+      endpoint
+        ? null
+        : html`<fieldset><legend>Signatures</legend>
+      <div class="choices">
+        <label><input type="radio" name="signing" value="hmac" checked=${signing === 'hmac'}
+          onChange=${() => setSigning('hmac')} /><span>HMAC-SHA256 <span class="hint">with a secret you keep (most libraries)</span></span></label>
+        <label><input type="radio" name="signing" value="ed25519" checked=${signing === 'ed25519'}
+          onChange=${() => setSigning('ed25519')} /><span>ed25519 <span class="hint">verified with a public key, nothing secret to keep</span></span></label>
+      </div></fieldset>`
+    }
     <button class="primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : endpoint ? 'Save changes' : 'Add endpoint'}</button>
   </form>`;
 }
 
 function NewEndpointPage() {
   const [created, setCreated] = useState(null);
+  if (created?.signing === 'ed25519') {
+    return html`<h1>Endpoint added</h1>
+      <div class="notice" role="status">Verify requests with this public key: it is not a secret, and the endpoint's page shows it too.</div>
+      <div class="card"><dl class="facts"><dt>URL</dt><dd>${created.url}</dd>
+        <dt>Public key</dt><dd><code class="secret key" data-testid="public-key">${created.public_key}</code></dd></dl></div>
+      <a class="button primary" href=${`#/endpoints/${created.id}`}>Open the endpoint</a>`;
+  }
   if (created) {
     return html`<h1>Endpoint added</h1>
       <div class="notice" role="status">Copy the signing secret now: it is shown only once.</div>
