@@ -190,6 +190,8 @@ describe('consumer portal', () => {
     h.receiver.script('/acme-ed25519', status(200));
     await page.goto(`${h.stack.baseUrl}/portal#/endpoints/new`);
     await page.getByLabel('URL').fill(h.receiver.url('/acme-ed25519'));
+    // The picker offers the types delivered to this consumer (the test events above) besides the catalogue's.
+    await page.getByRole('checkbox', { name: 'hookflow.test' }).waitFor();
     await page.getByRole('radio', { name: /ed25519/ }).check();
     await look('endpoint-new-ed25519', true);
     await page.getByRole('button', { name: 'Add endpoint' }).click();

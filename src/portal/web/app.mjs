@@ -203,15 +203,18 @@ function EndpointsPage() {
     ${cursor ? html`<p><button type="button" onClick=${loadMore} disabled=${extra.loading}>${extra.loading ? 'Loading…' : 'Load more'}</button></p>` : null}`;
 }
 
-/** Event types offered by the picker: the project's catalogue, and those already delivered to this consumer. */
+/**
+ * Event types offered by the picker: the project's catalogue, and those of this consumer's latest deliveries
+ * (one indexed page, whatever the number of deliveries stored).
+ */
 function useKnownTypes() {
   return useLoad(async () => {
-    const [catalogue, events] = await Promise.all([
+    const [catalogue, deliveries] = await Promise.all([
       api('GET', '/v1/event-types'),
-      api('GET', '/v1/events?limit=250'),
+      api('GET', '/v1/deliveries?limit=250'),
     ]);
     return [
-      ...new Set([...catalogue.data.map((t) => t.name), ...events.data.map((e) => e.event_type)]),
+      ...new Set([...catalogue.data.map((t) => t.name), ...deliveries.data.map((d) => d.event_type)]),
     ].sort();
   }, []);
 }
