@@ -19,7 +19,8 @@ export async function retentionWorkflow(
   const sum = { ...totals };
   for (let step = 0; step < STEPS_PER_RUN; step++) {
     const { next, counts } = await retentionStep(at);
-    for (const key of Object.keys(sum) as (keyof RetentionCounts)[]) sum[key] += counts[key];
+    // (A count an older worker's step did not report adds nothing.)
+    for (const key of Object.keys(sum) as (keyof RetentionCounts)[]) sum[key] += counts[key] ?? 0;
     if (!next) return sum;
     at = next;
   }

@@ -1,6 +1,6 @@
 // Retention: each project's deliveries (views and their attempts) and events older than its retention_days are
-// deleted, a page at a time, by the retention workflow that a Temporal Schedule starts every hour. The same
-// pass finds pending views a publish left without a workflow (it died between storing them and starting the
+// deleted, a page at a time, by the retention workflow that a Temporal Schedule starts every hour, and with
+// them the statistics of those hours and the bulk operations that ended then. The same pass finds pending views a publish left without a workflow (it died between storing them and starting the
 // workflows, and its client never retried) and starts their workflows, which finish them.
 
 import { findOwned } from '../db';
@@ -11,9 +11,11 @@ import { DEFAULT_TIMEOUT_MS, Endpoint } from '../endpoints/model';
 import { FanOutPage } from '../events/fan-out';
 import { Event } from '../events/model';
 import { idTimeRange } from '../ids';
+import { Operation, OperationPage } from '../operations/model';
 import { DEFAULT_RETENTION_DAYS, Project } from '../projects/model';
 import { DEFAULT_RETRY } from '../retry-schedule';
 import { ensureIntervalSchedule } from '../schedules';
+import { StatsBucket } from '../stats/model';
 import { NO_RETENTION_COUNTS, type RetentionCounts, type RetentionCursor } from './contract';
 import { deliveriesCutoff, eventsCutoff } from './window';
 
@@ -53,6 +55,8 @@ export async function retentionStep(
   const at = { ...cursor, projectId };
   if (cursor.phase === 'deliveries') return expireDeliveries(at, projectId, deliveriesCutoff(days, now));
   if (cursor.phase === 'events') return expireEvents(at, projectId, eventsCutoff(days, now));
+  if (cursor.phase === 'statistics') return expireStatistics(at, projectId, deliveriesCutoff(days, now));
+  if (cursor.phase === 'operations') return expireOperations(at, projectId, deliveriesCutoff(days, now));
   return startOrphans(temporal, at, projectId, new Date(now - ORPHAN_AFTER_MS));
 }
 
@@ -107,7 +111,7 @@ async function expireEvents(cursor: RetentionCursor, projectId: string, cutoff: 
     .limit(RETENTION_PAGE)
     .toArray();
   if (events.length === 0)
-    return { next: { ...cursor, phase: 'orphans' as const, after: null }, counts: NO_RETENTION_COUNTS };
+    return { next: { ...cursor, phase: 'statistics' as const, after: null }, counts: NO_RETENTION_COUNTS };
   const ids = events.map((e) => String(e._id));
   const referred = await Promise.all(
     ids.map((id) =>
@@ -124,6 +128,45 @@ async function expireEvents(cursor: RetentionCursor, projectId: string, cutoff: 
   return {
     next: { ...cursor, after: ids[ids.length - 1] },
     counts: { ...NO_RETENTION_COUNTS, events: unreferred.length },
+  };
+}
+
+/** Statistics of the hours before the cutoff: the deliveries they counted are gone. */
+async function expireStatistics(cursor: RetentionCursor, projectId: string, cutoff: Date) {
+  const buckets = await StatsBucket.collection
+    .find({ project_id: projectId, hour: { $lt: cutoff } } as never, { projection: { _id: 1 } })
+    .limit(RETENTION_PAGE)
+    .toArray();
+  if (buckets.length === 0)
+    return { next: { ...cursor, phase: 'operations' as const, after: null }, counts: NO_RETENTION_COUNTS };
+  const deleted = await StatsBucket.collection.deleteMany({
+    _id: { $in: buckets.map((b) => b._id) },
+  } as never);
+  return { next: cursor, counts: { ...NO_RETENTION_COUNTS, statistics: deleted.deletedCount } };
+}
+
+/** Bulk operations begun before the cutoff that have ended, with their pages of delivery ids. */
+async function expireOperations(cursor: RetentionCursor, projectId: string, cutoff: Date) {
+  const range = { ...idTimeRange('op', undefined, cutoff), ...(cursor.after ? { $gt: cursor.after } : {}) };
+  const operations = await Operation.collection
+    .find({ project_id: projectId, _id: range } as never, { projection: { _id: 1, status: 1 } })
+    .sort({ _id: 1 })
+    .limit(RETENTION_PAGE)
+    .toArray();
+  if (operations.length === 0)
+    return { next: { ...cursor, phase: 'orphans' as const, after: null }, counts: NO_RETENTION_COUNTS };
+  const ended = operations.filter((o) => o.status !== 'running').map((o) => String(o._id));
+  // Pages first: a step cut short leaves an operation without its pages (read only while it runs), never pages
+  // without their operation. A page's id is `<operation>:<n>`, and ';' follows ':'.
+  for (const id of ended)
+    await OperationPage.collection.deleteMany({ _id: { $gt: `${id}:`, $lt: `${id};` } } as never);
+  const deleted = await Operation.collection.deleteMany({
+    _id: { $in: ended },
+    status: { $ne: 'running' },
+  } as never);
+  return {
+    next: { ...cursor, after: String(operations[operations.length - 1]._id) },
+    counts: { ...NO_RETENTION_COUNTS, operations: deleted.deletedCount },
   };
 }
 

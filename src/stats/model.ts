@@ -32,5 +32,7 @@ const schema = new Schema<StatsBucketDoc>(
   { versionKey: false, minimize: false },
 );
 schema.index({ scope: 1, hour: 1 });
+// Retention deletes a project's hours past its retention (src/retention/expire.ts).
+schema.index({ project_id: 1, hour: 1 });
 
 export const StatsBucket = model<StatsBucketDoc>('StatsBucket', schema, 'delivery_stats');

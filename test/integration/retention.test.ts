@@ -10,7 +10,9 @@ import { deliveryWorkflowId } from '../../src/delivery-contract';
 import { FanOutPage } from '../../src/events/fan-out';
 import { Event, newEvent } from '../../src/events/model';
 import { derivedIds, newId } from '../../src/ids';
+import { Operation, OperationPage, operationPageId } from '../../src/operations/model';
 import { retentionScheduleId } from '../../src/retention/expire';
+import { HOUR_MS, StatsBucket } from '../../src/stats/model';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 import { eventually } from '../helpers/stack';
@@ -111,6 +113,50 @@ describe('retention and expunge', () => {
   const count = (model: mongoose.Model<never>, filter: object) =>
     model.collection.countDocuments(filter as never);
 
+  /** An hour of statistics for `scope` in `projectId`, as a worker writes it. */
+  async function storeStats(projectId: string, scope: string, at: number) {
+    const hour = new Date(Math.floor(at / HOUR_MS) * HOUR_MS);
+    const id = `${scope}:${hour.toISOString()}:test`;
+    await StatsBucket.collection.insertOne({
+      _id: id,
+      scope,
+      project_id: projectId,
+      hour,
+      writer: 'test',
+      deliveries: { succeeded: 1, failed: 0, cancelled: 0 },
+      attempts: { succeeded: 1, failed: 0 },
+      durations: {},
+    } as never);
+    return id;
+  }
+
+  /** A bulk operation begun at `at`, in `state`, with two pages of delivery ids. */
+  async function storeOperation(projectId: string, at: number, state: 'running' | 'completed') {
+    const id = newId('op', at);
+    await Operation.collection.insertOne({
+      _id: id,
+      project_id: projectId,
+      kind: 'replay',
+      filter: {},
+      before_id: newId('dlv', at),
+      page_size: 100,
+      status: state,
+      total: 2,
+      done: state === 'running' ? 1 : 2,
+      replayed: 2,
+      skipped: 0,
+      failed: 0,
+      workflow_id: `operation-${id}`,
+      completed_at: state === 'running' ? null : new Date(at),
+      created_at: new Date(at),
+      updated_at: new Date(at),
+    } as never);
+    await OperationPage.collection.insertMany(
+      [0, 1].map((n) => ({ _id: operationPageId(id, n), delivery_ids: [] })) as never[],
+    );
+    return id;
+  }
+
   it('deletes what is older than each project retention, keeps what deliveries still need, finishes orphans', async () => {
     const schedule = await h.stack.client.schedule
       .getHandle(retentionScheduleId(h.stack.taskQueue))
@@ -173,8 +219,38 @@ describe('retention and expunge', () => {
       await Delivery.collection.insertOne(newDeliveryView(view, new Date(at)) as never);
     }
 
+    // Statistics of hours past the retention go; bulk operations begun then go once they have ended.
+    const oldStats = [await storeStats(p, p, old), await storeStats(p, ep.id, old)];
+    const keptStats = [await storeStats(p, p, now - DAY), await storeStats(other.id, other.id, old)];
+    const oldOperation = await storeOperation(p, old, 'completed');
+    const keptOperations = [
+      await storeOperation(p, old, 'running'),
+      await storeOperation(p, now - DAY, 'completed'),
+      await storeOperation(other.id, old, 'completed'),
+    ];
+
     const counts = await runRetention();
-    assert.deepEqual(counts, { deliveries: 232, attempts: 232, events: 2, orphans: 1 });
+    assert.deepEqual(counts, {
+      deliveries: 232,
+      attempts: 232,
+      events: 2,
+      statistics: 2,
+      operations: 1,
+      orphans: 1,
+    });
+    assert.equal(await count(StatsBucket as never, { _id: { $in: oldStats } }), 0);
+    assert.equal(await count(StatsBucket as never, { _id: { $in: keptStats } }), 2);
+    assert.equal(await count(Operation as never, { _id: oldOperation }), 0);
+    assert.equal(
+      await count(OperationPage as never, {
+        _id: { $in: [0, 1].map((n) => operationPageId(oldOperation, n)) },
+      }),
+      0,
+    );
+    for (const id of keptOperations) {
+      assert.equal(await count(Operation as never, { _id: id }), 1, id);
+      assert.equal(await count(OperationPage as never, { _id: operationPageId(id, 1) }), 1, id);
+    }
     assert.equal(await count(Delivery as never, { _id: { $in: [...expired, oldOfE3, ofE6] } }), 0);
     assert.equal(await count(DeliveryAttempt as never, { delivery_id: { $in: [...expired, oldOfE3] } }), 0);
     assert.equal(await count(Event as never, { _id: { $in: [e1, e5] } }), 0);
@@ -210,7 +286,14 @@ describe('retention and expunge', () => {
     assert.equal((await h.api('POST', `/v1/events/${e4}/replay`)).status, 202, 'a younger one is');
 
     // A second pass finds nothing more to do.
-    assert.deepEqual(await runRetention(), { deliveries: 0, attempts: 0, events: 0, orphans: 0 });
+    assert.deepEqual(await runRetention(), {
+      deliveries: 0,
+      attempts: 0,
+      events: 0,
+      statistics: 0,
+      operations: 0,
+      orphans: 0,
+    });
   });
 
   it('expunges a payload now: its deliveries stop, replays and resends answer 409, the store keeps no copy', async () => {
