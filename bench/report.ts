@@ -31,7 +31,7 @@ export function printRound({ rounds }: BenchOptions, result: RoundResult): void 
       row('temporal floor', temporalFloor.workflowsPerSecond, temporalFloor.startToActivityMs),
       row('  local activity', temporalLocalFloor.workflowsPerSecond, temporalLocalFloor.startToActivityMs),
       row('  untuned server', untunedFloor.workflowsPerSecond, untunedFloor.startToActivityMs),
-      `CPU per delivery: hookflow ${hookflow.cpuMsPerDelivery.toFixed(1)} ms (all processes) against the untuned floor's ${untunedFloor.cpuMsPerWorkflow.toFixed(1)} ms per workflow: ×${ratios.cpuToUntunedFloor.toFixed(2)}`,
+      `CPU per delivery: hookflow ${hookflow.cpuMsPerDelivery.toFixed(1)} ms (all processes) against the untuned floor's ${untunedFloor.cpuMsPerWorkflow.toFixed(1)} ms per workflow: ×${ratios.cpuToUntunedFloor.toFixed(2)} (×${ratios.cpuToLocalFloor.toFixed(2)} of the local-activity floor's)`,
       `hookflow / temporal floor: ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor: ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}`,
       `accepted events/s ${hookflow.acceptedEventsPerSecond.toFixed(1)}; repeated requests ${hookflow.repeatedRequests}; ${Object.entries(
         hookflow.processes,
@@ -60,6 +60,7 @@ export function summarize(
     hookflowToNetworkFloor: median((r) => r.hookflow.deliveriesPerSecond) / networkFloor.requestsPerSecond,
     p50LatencyToTemporalFloor: median((r) => r.ratios.p50LatencyToTemporalFloor),
     cpuToUntunedFloor: median((r) => r.ratios.cpuToUntunedFloor),
+    cpuToLocalFloor: median((r) => r.ratios.cpuToLocalFloor),
     limitedToPlainCpuPerDelivery: options.limiter
       ? median((r) => r.ratios.limitedToPlainCpuPerDelivery ?? Number.NaN)
       : null,
@@ -69,7 +70,7 @@ export function summarize(
     [
       '',
       `network floor    ${networkFloor.requestsPerSecond.toFixed(1).padStart(10)} /s   p50 ${net.p50} ms  p95 ${net.p95} ms  p99 ${net.p99} ms  max ${net.max} ms`,
-      `${options.rounds > 1 ? `median of ${options.rounds} rounds: ` : ''}hookflow / temporal floor ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor ${ratios.hookflowToNetworkFloor.toFixed(3)}   CPU per delivery / untuned floor ${ratios.cpuToUntunedFloor.toFixed(2)}`,
+      `${options.rounds > 1 ? `median of ${options.rounds} rounds: ` : ''}hookflow / temporal floor ${ratios.hookflowToTemporalFloor.toFixed(2)} (p50 latency ${ratios.p50LatencyToTemporalFloor.toFixed(2)}×)   hookflow / local-activity floor ${ratios.hookflowToTemporalLocalFloor.toFixed(2)}   hookflow / network floor ${ratios.hookflowToNetworkFloor.toFixed(3)}   CPU per delivery / untuned floor ${ratios.cpuToUntunedFloor.toFixed(2)} (/ local-activity floor ${ratios.cpuToLocalFloor.toFixed(2)})`,
       '',
     ].join('\n'),
   );

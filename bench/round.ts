@@ -102,6 +102,15 @@ export async function measureRound(
       (hookflow.publishToReceiptMs.p50 ?? 0) / Math.max(1, temporalFloor.startToActivityMs.p50 ?? 1),
     /** Issue 20's yardstick: hookflow's CPU per delivery, all processes, to the untuned floor's per workflow. */
     cpuToUntunedFloor: hookflow.cpuMsPerDelivery / untunedFloor.cpuMsPerWorkflow,
+    /**
+     * hookflow's CPU per delivery to the local-activity floor's per workflow (the SDK and the server with no work
+     * of hookflow's), on the same server: it moved far less between rounds than the ratio above (bench/README,
+     * eighteenth round), so a change to hookflow's own cost shows here first.
+     */
+    cpuToLocalFloor:
+      hookflow.cpuMsPerDelivery /
+      (((temporalLocalFloor.temporalServerCpuSeconds + temporalLocalFloor.benchProcessCpuSeconds) * 1000) /
+        temporalLocalFloor.workflows),
     limitedToPlainCpuPerDelivery: limited ? limited.cpuMsPerDelivery / hookflow.cpuMsPerDelivery : null,
     routedToPlainApiCpuPerEvent: routed ? apiCpuMsPerEvent(routed) / apiCpuMsPerEvent(hookflow) : null,
     routedApiCpuMsPerEvent: routed ? apiCpuMsPerEvent(routed) : null,
