@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
-import { consumerIdOf, eventScope, findEventInScope, findInScope } from '../consumers/scope';
+import { consumerEventIds, consumerIdOf, findEventInScope, findInScope } from '../consumers/scope';
 import { findOwned } from '../db';
 import { signalDelivery } from '../deliveries/control';
 import { Delivery, type DeliveryDoc, DeliveryResource, presentDelivery } from '../deliveries/model';
@@ -17,10 +17,10 @@ import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
-import { idTime, newId } from '../ids';
+import { idTime, idTimeRange, newId } from '../ids';
 import { eventsPublished } from '../metrics';
 import { INLINE_RECIPIENTS, planFanOut, replayDeliveries } from './fan-out';
-import { Event, EventResource, presentEvent } from './model';
+import { Event, type EventDoc, EventResource, presentEvent } from './model';
 import { publishEvent, subscribedEndpoints } from './publish';
 import { sampleEventType, subscribes } from './routing';
 import { idempotencyKey, PublishEventBody } from './schemas';
@@ -198,16 +198,28 @@ export function eventRoutes(temporal: TemporalTarget): Router {
 
   router.get('/v1/events', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
-    const { projectId } = auth(ctx);
+    const { projectId, consumerId } = auth(ctx);
+    const addressedTo = q.consumer_id ? await consumerIdOf(ctx, q.consumer_id, 'query') : undefined;
+    // A portal session sees the events delivered to its consumer too (unless it asks for those addressed to it).
+    if (consumerId && !addressedTo) {
+      const range = idTimeRange('evt', q.since, q.until);
+      if (q.cursor && (!range.$lt || q.cursor < range.$lt)) range.$lt = q.cursor;
+      const ids = await consumerEventIds(projectId, consumerId, range, q.event_type, q.limit);
+      const events = (await Event.find({ _id: { $in: ids }, project_id: projectId })
+        .sort({ _id: -1 })
+        .lean()) as EventDoc[];
+      const more = events.length > q.limit;
+      const shown = more ? events.slice(0, q.limit) : events;
+      ctx.body = { data: shown.map(presentEvent), next_cursor: more ? shown[shown.length - 1]._id : null };
+      return;
+    }
     const filter = {
       $and: [
         {
           project_id: projectId,
           ...(q.event_type ? { event_type: q.event_type } : {}),
-          ...(q.consumer_id ? { consumer_id: await consumerIdOf(ctx, q.consumer_id, 'query') } : {}),
+          ...(addressedTo ? { consumer_id: addressedTo } : {}),
         },
-        // Both on _id: kept apart so neither replaces the other.
-        await eventScope(ctx),
         createdBetween('evt', q.since, q.until),
       ],
     };

@@ -4,6 +4,9 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { PortalSession } from '../../src/consumers/sessions';
+import { Delivery } from '../../src/deliveries/model';
+import { Event, newEvent } from '../../src/events/model';
+import { newId } from '../../src/ids';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 import { ROUTES } from '../helpers/routes';
@@ -154,6 +157,109 @@ describe('portal sessions', () => {
     assert.equal((await api('GET', '/v1/endpoints?consumer_id=alpha', undefined, session)).status, 200);
     const attempts = await api('GET', `/v1/deliveries/${world.a.dlv}/attempts`, undefined, session);
     assert.equal(attempts.body.data.length, 1);
+  });
+
+  it('pages through the events delivered or published to its consumer, by a walk of its newest deliveries', async () => {
+    // A project of its own, filled straight in the store: 1 300 deliveries, so the walk takes several steps.
+    const project = await h.createProject('walk');
+    const asProject = (method: string, path: string, body?: object) => api(method, path, body, project.key);
+    const gamma = (await asProject('POST', '/v1/consumers', { uid: 'gamma', name: 'Gamma' })).body.id;
+    const delta = (await asProject('POST', '/v1/consumers', { uid: 'delta', name: 'Delta' })).body.id;
+    const sessionOf = (await asProject('POST', '/v1/consumers/gamma/portal-sessions', {})).body.token;
+    const now = Date.now();
+    const events: { _id: string; event_type: string; consumer_id: string | null }[] = [];
+    const deliveries: { _id: string; project_id: string; consumer_id: string; event_id: string }[] = [];
+    const storeEvent = (at: number, type: string, consumer: string | null = null) => {
+      const event = { _id: newId('evt', at), event_type: type, consumer_id: consumer };
+      events.push(event);
+      return event._id;
+    };
+    const deliver = (eventId: string, consumer: string, at: number, n = 1) => {
+      for (let i = 0; i < n; i++)
+        deliveries.push({
+          _id: newId('dlv', at),
+          project_id: project.id,
+          consumer_id: consumer,
+          event_id: eventId,
+        });
+    };
+    const t0 = now - 3_600_000;
+    for (let i = 0; i < 30; i++) {
+      const at = t0 + i * 60_000;
+      const id = storeEvent(at, i % 2 ? 'walk.odd' : 'walk.even');
+      deliver(id, gamma, at, 40);
+      if (i % 5 === 0) deliver(storeEvent(at + 1, 'walk.even'), delta, at + 1, 3);
+    }
+    // An old event replayed to gamma just now, and one published to gamma that reached no endpoint.
+    const replayed = storeEvent(now - 86_400_000, 'walk.odd');
+    deliver(replayed, gamma, now);
+    const addressed = storeEvent(t0 + 90_000, 'walk.even', gamma);
+    await Event.collection.insertMany(
+      events.map((e) =>
+        newEvent(
+          {
+            _id: e._id,
+            project_id: project.id,
+            consumer_id: e.consumer_id,
+            event_type: e.event_type,
+            payload_json: '{}',
+            idempotency_key: null,
+            dedupe_key: e._id,
+            headers: {},
+            endpoint_ids: null,
+            channels: [],
+          },
+          new Date(),
+        ),
+      ) as never[],
+    );
+    await Delivery.collection.insertMany(deliveries as never[]);
+
+    const visible = events
+      .filter(
+        (e) =>
+          e.consumer_id === gamma || deliveries.some((d) => d.event_id === e._id && d.consumer_id === gamma),
+      )
+      .sort((a, b) => (a._id < b._id ? 1 : -1));
+    assert.ok(visible.some((e) => e._id === replayed) && visible.some((e) => e._id === addressed));
+    async function pages(query: string) {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      for (let n = 0; n < 20; n++) {
+        const res = await api(
+          'GET',
+          `/v1/events?limit=7${query}${cursor ? `&cursor=${cursor}` : ''}`,
+          undefined,
+          sessionOf,
+        );
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        ids.push(...res.body.data.map((e: { id: string }) => e.id));
+        cursor = res.body.next_cursor;
+        if (!cursor) return ids;
+      }
+      throw new Error('more pages than events');
+    }
+    const ids = (list: typeof visible) => list.map((e) => e._id);
+    assert.deepEqual(await pages(''), ids(visible));
+    assert.deepEqual(
+      await pages('&event_type=walk.odd'),
+      ids(visible.filter((e) => e.event_type === 'walk.odd')),
+    );
+    const since = new Date(t0 + 10 * 60_000).toISOString();
+    const until = new Date(t0 + 20 * 60_000).toISOString();
+    assert.deepEqual(
+      await pages(`&since=${since}&until=${until}`),
+      ids(
+        visible.filter(
+          (e) =>
+            e._id >= newId('evt', Date.parse(since)).slice(0, 14) &&
+            e._id < newId('evt', Date.parse(until)).slice(0, 14),
+        ),
+      ),
+    );
+    // Those addressed to it, as a project key would ask; never delta's.
+    assert.deepEqual(await pages('&consumer_id=gamma'), [addressed]);
+    assert.equal((await api('GET', '/v1/events?consumer_id=delta', undefined, sessionOf)).status, 404);
   });
 
   it('acts on its own endpoints and deliveries', async () => {
