@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { findOwned } from '../src/db';
-import type { TemporalTarget } from '../src/deliveries/start';
+import { deliveryAttributes, type TemporalTarget } from '../src/deliveries/start';
 import { statusAfterAttempt } from '../src/deliveries/status';
 import { abandonAttempt, beginAttempt, finishAttempt, ViewConflictError } from '../src/deliveries/view';
 import {
@@ -69,12 +69,14 @@ export function createSendWebhook(deps: SendWebhookDeps) {
       ? `${runId}:local:${randomUUID()}`
       : `${runId}:${info.activityId}:${info.attempt}`;
 
-    annotateSpan(() => ({
-      'hookflow.delivery_id': input.deliveryId,
-      'hookflow.project_id': input.projectId,
-      'hookflow.endpoint_id': input.endpointId,
-      'hookflow.event_id': input.eventId,
-    }));
+    annotateSpan(() =>
+      deliveryAttributes({
+        _id: input.deliveryId,
+        project_id: input.projectId,
+        endpoint_id: input.endpointId,
+        event_id: input.eventId,
+      }),
+    );
     // Pass the endpoint's gate: its status, breaker and limits may hold the delivery back, which is no attempt.
     const workflowId = deliveryWorkflowId(input.deliveryId);
     const endpoint = await findOwned(Endpoint, input.endpointId, input.projectId);

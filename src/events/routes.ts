@@ -15,7 +15,7 @@ import { assertPublishable } from '../event-types/routes';
 import { auth, projectKeyOnly } from '../http/auth';
 import { fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
-import { createdBetween, listPage, pageOf, pageQuery } from '../http/pagination';
+import { createdBetween, listPage, pageAnswer, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery, resourceId, timestamp } from '../http/validate';
 import { idTime, idTimeRange, newId } from '../ids';
 import { eventsPublished } from '../metrics';
@@ -208,9 +208,7 @@ export function eventRoutes(temporal: TemporalTarget): Router {
       const events = (await Event.find({ _id: { $in: ids }, project_id: projectId })
         .sort({ _id: -1 })
         .lean()) as EventDoc[];
-      const more = events.length > q.limit;
-      const shown = more ? events.slice(0, q.limit) : events;
-      ctx.body = { data: shown.map(presentEvent), next_cursor: more ? shown[shown.length - 1]._id : null };
+      ctx.body = pageAnswer(events, q.limit, presentEvent);
       return;
     }
     const filter = {

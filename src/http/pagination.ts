@@ -37,8 +37,13 @@ export async function listPage<D extends { _id: string }, T>(
     .sort({ _id: -1 })
     .limit(query.limit + 1)
     .lean()) as D[];
-  const more = docs.length > query.limit;
-  const shown = more ? docs.slice(0, query.limit) : docs;
+  return pageAnswer(docs, query.limit, present);
+}
+
+/** The answer for up to `limit + 1` documents, newest first: the one past `limit` says there is a next page. */
+export function pageAnswer<D extends { _id: string }, T>(docs: D[], limit: number, present: (d: D) => T) {
+  const more = docs.length > limit;
+  const shown = more ? docs.slice(0, limit) : docs;
   return { data: shown.map(present), next_cursor: more ? shown[shown.length - 1]._id : null };
 }
 
