@@ -319,8 +319,9 @@ describe('delivery', () => {
     const readEvent = createEventReader();
     const findOne = Event.collection.findOne.bind(Event.collection);
     let reads = 0;
+    // Only reads of this event count: the in-process worker may read other events meanwhile.
     Event.collection.findOne = ((...args: Parameters<typeof findOne>) => {
-      reads++;
+      if ((args[0] as { _id?: unknown } | undefined)?._id === eventId) reads++;
       return findOne(...args);
     }) as typeof findOne;
     try {
