@@ -221,6 +221,97 @@ describe('consumer portal', () => {
     await look('endpoint-ed25519-rotated');
   });
 
+  it("sets an endpoint's delivery settings: channels, headers, a rate limit, authentication, trace context", async () => {
+    const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', {});
+    await page.goto(session.body.url);
+    await page.getByRole('heading', { name: 'Endpoints' }).waitFor();
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/new`);
+    await page.getByLabel('URL').fill(h.receiver.url('/acme-settings'));
+    await page.getByText('Delivery settings').click();
+    await page.getByLabel(/^Channels/).fill('eu, billing');
+    await page.getByLabel(/^Rate limit/).fill('5');
+    await page.getByRole('button', { name: 'Add header' }).click();
+    await page.getByLabel('Header 1 name').fill('X-Tenant');
+    await page.getByLabel('Header 1 value').fill('acme');
+    await page.getByLabel('Method').selectOption('basic');
+    await page.getByLabel('Username').fill('hook:flow');
+    await page.getByLabel('Password').fill('pa55word');
+    await page.getByLabel(/Send trace context/).check();
+    await look('endpoint-new-settings', true);
+    // The API's refusal, in words naming the field inside the authentication.
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page
+      .getByRole('alert')
+      .getByText('Authentication username: a basic-auth username cannot contain ":"')
+      .waitFor();
+    await page.getByLabel('Username').fill('hookflow');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const secret = (await page.getByTestId('secret').textContent()) ?? '';
+    await page.getByRole('link', { name: 'Open the endpoint' }).click();
+    await page.getByText('At most 5 requests a second').waitFor();
+    for (const fact of ['eu, billing', 'X-Tenant', 'Basic (username and password)', 'Sent with each request'])
+      await page.getByText(fact, { exact: true }).waitFor();
+    assert.doesNotMatch((await page.textContent('body')) ?? '', /pa55word/, 'the password is never shown');
+    await look('endpoint-settings', true);
+    const [stored] = (await h.api('GET', '/v1/endpoints?consumer_id=acme')).body.data.filter(
+      (e: { url: string }) => e.url === h.receiver.url('/acme-settings'),
+    );
+    assert.deepEqual(
+      [stored.channels, stored.headers, stored.rate_limit_per_s, stored.auth, stored.forward_trace_context],
+      [['eu', 'billing'], { 'X-Tenant': 'acme' }, 5, { type: 'basic' }, true],
+    );
+
+    // Each request carries what was set.
+    const sendTest = async (count: number) => {
+      await page.getByRole('button', { name: 'Send test event' }).click();
+      await page.getByText('Test event sent').waitFor();
+      return (await h.receiver.waitFor('/acme-settings', count))[count - 1];
+    };
+    const first = await sendTest(1);
+    assert.ok(h.verifies(secret, first));
+    assert.equal(first.headers['x-tenant'], 'acme');
+    assert.equal(first.headers.authorization, `Basic ${Buffer.from('hookflow:pa55word').toString('base64')}`);
+    assert.match(String(first.headers.traceparent), /^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
+
+    // Editing other fields keeps the saved credentials, which the form never shows.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    assert.equal(await page.getByLabel('Password').inputValue(), '');
+    await page.getByText('Saved credentials are never shown').waitFor();
+    await page.getByLabel('Header 1 value').fill('acme-eu');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    const second = await sendTest(2);
+    assert.equal(second.headers['x-tenant'], 'acme-eu');
+    assert.equal(second.headers.authorization, first.headers.authorization);
+
+    // A bearer token replaces them; the rest is taken away.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Method').selectOption('bearer');
+    await page.getByLabel('Token').fill('tok-123');
+    await page.getByRole('button', { name: 'Remove header 1' }).click();
+    await page.getByLabel(/^Rate limit/).fill('');
+    await page.getByLabel(/^Channels/).fill('');
+    await page.getByLabel(/Send trace context/).uncheck();
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('Bearer token', { exact: true }).waitFor();
+    const third = await sendTest(3);
+    assert.equal(third.headers.authorization, 'Bearer tok-123');
+    assert.equal(third.headers['x-tenant'], undefined);
+    assert.equal(third.headers.traceparent, undefined);
+    const bearer = (await h.api('GET', `/v1/endpoints/${stored.id}`)).body;
+    assert.deepEqual(
+      [bearer.channels, bearer.headers, bearer.rate_limit_per_s, bearer.auth, bearer.forward_trace_context],
+      [[], {}, null, { type: 'bearer' }, false],
+    );
+
+    // "None" removes the authentication.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByLabel('Method').selectOption('none');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByRole('button', { name: 'Send test event' }).waitFor();
+    assert.equal((await h.api('GET', `/v1/endpoints/${stored.id}`)).body.auth, null);
+    assert.equal((await sendTest(4)).headers.authorization, undefined);
+  });
+
   it('says in words when the link has expired or was revoked', async () => {
     const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', {});
     await h.api('DELETE', '/v1/consumers/acme/portal-sessions');

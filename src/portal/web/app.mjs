@@ -29,7 +29,28 @@ addEventListener('hashchange', () => {
 
 class Problem extends Error {}
 
-const FIELD_NAMES = { url: 'URL', event_types: 'Event types', description: 'Description' };
+const FIELD_NAMES = {
+  url: 'URL',
+  event_types: 'Event types',
+  description: 'Description',
+  channels: 'Channels',
+  headers: 'Custom headers',
+  rate_limit_per_s: 'Rate limit',
+  auth: 'Authentication',
+  forward_trace_context: 'Trace context',
+};
+/** The form's words for the authentication fields the API names. */
+const AUTH_FIELDS = {
+  username: 'username',
+  password: 'password',
+  token: 'token',
+  name: 'header name',
+  value: 'header value',
+  token_url: 'token URL',
+  client_id: 'client ID',
+  client_secret: 'client secret',
+  scope: 'scope',
+};
 
 /** An API error in words: the field and what is wrong with it, never raw JSON. */
 function inWords(status, body) {
@@ -38,9 +59,11 @@ function inWords(status, body) {
   if (Array.isArray(body?.detail)) {
     return body.detail
       .map((d) => {
-        const field = d.loc?.[1];
+        const [, field, part] = d.loc ?? [];
         const name = FIELD_NAMES[field] ?? field ?? 'Request';
-        return `${name}: ${d.msg}`;
+        // A field inside one: the authentication's password, the header a custom header names.
+        const inner = field === 'auth' ? AUTH_FIELDS[part] : field === 'headers' ? part : undefined;
+        return `${inner ? `${name} ${inner}` : name}: ${d.msg}`;
       })
       .join('. ');
   }
@@ -219,6 +242,155 @@ function useKnownTypes() {
   }, []);
 }
 
+/** How hookflow may authenticate to the consumer's receiver, and what each way asks for (secret ones hidden). */
+const AUTH_TYPES = {
+  none: { label: 'None', inputs: [] },
+  basic: {
+    label: 'Basic (username and password)',
+    inputs: [
+      { key: 'username', label: 'Username' },
+      { key: 'password', label: 'Password', secret: true },
+    ],
+  },
+  bearer: { label: 'Bearer token', inputs: [{ key: 'token', label: 'Token', secret: true }] },
+  header: {
+    label: 'A header of your own',
+    inputs: [
+      { key: 'name', label: 'Header name' },
+      { key: 'value', label: 'Header value', secret: true },
+    ],
+  },
+  oauth2_client_credentials: {
+    label: 'OAuth 2.0 client credentials',
+    inputs: [
+      { key: 'token_url', label: 'Token URL', type: 'url' },
+      { key: 'client_id', label: 'Client ID' },
+      { key: 'client_secret', label: 'Client secret', secret: true },
+      { key: 'scope', label: 'Scope', optional: true },
+    ],
+  },
+};
+
+function authInWords(auth) {
+  if (!auth) return 'None';
+  if (auth.type === 'header') return `The header ${auth.name}`;
+  if (auth.type === 'oauth2_client_credentials')
+    return `OAuth 2.0 token from ${auth.token_url}${auth.scope ? ` (scope ${auth.scope})` : ''}`;
+  return AUTH_TYPES[auth.type]?.label ?? auth.type;
+}
+
+const commaList = (text) => [
+  ...new Set(
+    text
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  ),
+];
+
+/**
+ * The delivery settings as the form holds them. Saved credentials are never shown: only the parts that
+ * are no secret (a header's name, a token URL, a scope) come back to fill their inputs.
+ */
+function settingsOf(endpoint) {
+  const { type = 'none', ...shown } = endpoint?.auth ?? {};
+  return {
+    channels: (endpoint?.channels ?? []).join(', '),
+    rateLimit: endpoint?.rate_limit_per_s == null ? '' : String(endpoint.rate_limit_per_s),
+    headers: Object.entries(endpoint?.headers ?? {}).map(([name, value]) => ({ name, value })),
+    traceContext: endpoint?.forward_trace_context ?? false,
+    authType: type,
+    auth: shown,
+  };
+}
+
+/** Whether the form replaces the endpoint's authentication (all of it, as the API takes it whole). */
+function authChanged(settings, endpoint) {
+  const saved = settingsOf(endpoint);
+  if (settings.authType !== saved.authType) return true;
+  return AUTH_TYPES[settings.authType].inputs.some(
+    ({ key }) => (settings.auth[key] ?? '') !== (saved.auth[key] ?? ''),
+  );
+}
+
+function settingsBody(settings, endpoint) {
+  const body = {
+    channels: commaList(settings.channels),
+    headers: Object.fromEntries(
+      settings.headers.filter((h) => h.name.trim()).map((h) => [h.name.trim(), h.value]),
+    ),
+    rate_limit_per_s: settings.rateLimit.trim() === '' ? null : Number(settings.rateLimit),
+    forward_trace_context: settings.traceContext,
+  };
+  if (authChanged(settings, endpoint)) {
+    if (settings.authType === 'none') body.auth = null;
+    else {
+      body.auth = { type: settings.authType };
+      for (const { key } of AUTH_TYPES[settings.authType].inputs)
+        if (settings.auth[key]) body.auth[key] = settings.auth[key];
+    }
+  }
+  return body;
+}
+
+/** Channels, custom headers, a rate limit, how hookflow authenticates, trace context. */
+function DeliverySettings({ endpoint, settings, onChange }) {
+  const set = (change) => onChange({ ...settings, ...change });
+  const setHeader = (i, change) =>
+    set({ headers: settings.headers.map((h, j) => (j === i ? { ...h, ...change } : h)) });
+  const replacing = authChanged(settings, endpoint);
+  const saved = endpoint?.auth;
+  const open =
+    endpoint &&
+    (endpoint.channels.length > 0 ||
+      Object.keys(endpoint.headers ?? {}).length > 0 ||
+      endpoint.rate_limit_per_s != null ||
+      saved ||
+      endpoint.forward_trace_context);
+  return html`<details class="more" open=${open}>
+    <summary>Delivery settings <span class="hint">(channels, headers, rate limit, authentication)</span></summary>
+    <div class="field"><label for="ep-channels">Channels <span class="hint">(comma separated; none: events on any channel or none)</span></label>
+      <input id="ep-channels" value=${settings.channels} onInput=${(e) => set({ channels: e.target.value })} /></div>
+    <div class="field"><label for="ep-rate">Rate limit <span class="hint">(requests a second at most; empty: no limit)</span></label>
+      <input id="ep-rate" type="number" min="1" max="10000" step="1" inputmode="numeric" value=${settings.rateLimit}
+        onInput=${(e) => set({ rateLimit: e.target.value })} /></div>
+    <fieldset><legend>Custom headers <span class="hint">(sent with every request)</span></legend>
+      ${settings.headers.map(
+        (header, i) => html`<div class="pair" key=${i}>
+          <input aria-label=${`Header ${i + 1} name`} placeholder="X-Header-Name" value=${header.name}
+            onInput=${(e) => setHeader(i, { name: e.target.value })} />
+          <input aria-label=${`Header ${i + 1} value`} placeholder="value" value=${header.value}
+            onInput=${(e) => setHeader(i, { value: e.target.value })} />
+          <button type="button" aria-label=${`Remove header ${i + 1}`}
+            onClick=${() => set({ headers: settings.headers.filter((_, j) => j !== i) })}>Remove</button>
+        </div>`,
+      )}
+      <button type="button" onClick=${() => set({ headers: [...settings.headers, { name: '', value: '' }] })}>Add header</button>
+    </fieldset>
+    <fieldset><legend>Authentication <span class="hint">(how hookflow proves itself to your server)</span></legend>
+      <div class="field"><label for="ep-auth">Method</label>
+        <select id="ep-auth" value=${settings.authType}
+          onChange=${(e) => set({ authType: e.target.value, auth: e.target.value === saved?.type ? settingsOf(endpoint).auth : {} })}>
+          ${Object.entries(AUTH_TYPES).map(([type, { label }]) => html`<option value=${type}>${label}</option>`)}
+        </select></div>
+      ${
+        saved && settings.authType === saved.type
+          ? html`<p class="hint">Saved credentials are never shown. Leave these as they are to keep them, or enter them all anew.</p>`
+          : null
+      }
+      ${AUTH_TYPES[settings.authType].inputs.map(
+        ({ key, label, secret, type, optional }) => html`<div class="field" key=${key}>
+          <label for=${`ep-auth-${key}`}>${label}${optional ? html` <span class="hint">(optional)</span>` : null}</label>
+          <input id=${`ep-auth-${key}`} type=${secret ? 'password' : (type ?? 'text')} autocomplete="off"
+            required=${replacing && !optional} value=${settings.auth[key] ?? ''}
+            onInput=${(e) => set({ auth: { ...settings.auth, [key]: e.target.value } })} /></div>`,
+      )}
+    </fieldset>
+    <div class="checks"><label><input type="checkbox" checked=${settings.traceContext}
+      onChange=${(e) => set({ traceContext: e.target.checked })} /><span>Send trace context (a W3C <code>traceparent</code> header) with each request</span></label></div>
+  </details>`;
+}
+
 function EndpointForm({ endpoint, onSaved }) {
   const known = useKnownTypes();
   const [url, setUrl] = useState(endpoint?.url ?? '');
@@ -226,6 +398,7 @@ function EndpointForm({ endpoint, onSaved }) {
   const [types, setTypes] = useState(endpoint?.event_types ?? []);
   const [other, setOther] = useState('');
   const [signing, setSigning] = useState('hmac');
+  const [settings, setSettings] = useState(() => settingsOf(endpoint));
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
   const choices = [...new Set([...(known.data ?? []), ...types])];
@@ -235,11 +408,12 @@ function EndpointForm({ endpoint, onSaved }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const extra = other
-      .split(',')
-      .map((t) => t.trim())
-      .filter(Boolean);
-    const body = { url, description, event_types: [...new Set([...types, ...extra])] };
+    const body = {
+      url,
+      description,
+      event_types: [...new Set([...types, ...commaList(other)])],
+      ...settingsBody(settings, endpoint),
+    };
     // The scheme is chosen once; rotating the key keeps it.
     if (!endpoint) body.signing = signing;
     try {
@@ -281,6 +455,7 @@ function EndpointForm({ endpoint, onSaved }) {
           onChange=${() => setSigning('ed25519')} /><span>ed25519 <span class="hint">verified with a public key, nothing secret to keep</span></span></label>
       </div></fieldset>`
     }
+    <${DeliverySettings} endpoint=${endpoint} settings=${settings} onChange=${setSettings} />
     <button class="primary" type="submit" disabled=${busy}>${busy ? 'Saving…' : endpoint ? 'Save changes' : 'Add endpoint'}</button>
   </form>`;
 }
@@ -343,6 +518,11 @@ function EndpointPage({ id }) {
           : '…'
       }</dd>
       <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
+      <dt>Channels</dt><dd>${ep.channels.length ? ep.channels.join(', ') : 'Any'}</dd>
+      <dt>Rate limit</dt><dd>${ep.rate_limit_per_s == null ? 'None' : `At most ${ep.rate_limit_per_s} requests a second`}</dd>
+      <dt>Custom headers</dt><dd>${Object.keys(ep.headers ?? {}).join(', ') || 'None'}</dd>
+      <dt>Authentication</dt><dd>${authInWords(ep.auth)}</dd>
+      <dt>Trace context</dt><dd>${ep.forward_trace_context ? 'Sent with each request' : 'Not sent'}</dd>
       <dt>Signing</dt><dd>${
         ep.signing === 'ed25519'
           ? html`ed25519: verify with this public key
