@@ -1,6 +1,6 @@
 // The consumer portal in headless Chromium against the real servers: opened with a session link, a consumer
-// adds an endpoint, sends a test event, follows a failing delivery, retries it now and replays it, and never
-// sees another consumer's data. axe-core checks every page; each page is saved as a screenshot.
+// adds an endpoint, sends a test event, follows a failing delivery, retries it now and replays it, sets an
+// endpoint's delivery settings, reads the event-type catalogue, and never sees another consumer's data. axe-core checks every page; each page is saved as a screenshot.
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -310,6 +310,46 @@ describe('consumer portal', () => {
     await page.getByRole('button', { name: 'Send test event' }).waitFor();
     assert.equal((await h.api('GET', `/v1/endpoints/${stored.id}`)).body.auth, null);
     assert.equal((await sendTest(4)).headers.authorization, undefined);
+  });
+
+  it('shows the event-type catalogue, and adds an endpoint for a type from it', async () => {
+    const name = 'billing/invoice.paid';
+    const created = await h.api('POST', '/v1/event-types', {
+      name,
+      description: 'An invoice was paid',
+      schema: { type: 'object', properties: { amount: { type: 'integer' } }, required: ['amount'] },
+      examples: [{ amount: 1200 }],
+    });
+    assert.equal(created.status, 201);
+    await h.api('POST', '/v1/event-types', { name: 'legacy.thing', archived: true });
+    const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', {});
+    await page.goto(session.body.url);
+    await page.getByRole('link', { name: 'Event types' }).click();
+    const row = page.getByRole('row', { name: new RegExp(name) });
+    await row.getByText('Described by a schema, an example').waitFor();
+    await page
+      .getByRole('row', { name: /order\.placed/ })
+      .getByText('Any JSON')
+      .waitFor();
+    assert.equal(await page.getByText('legacy.thing').count(), 0, 'archived types are not offered');
+    await look('event-types', true);
+
+    await row.getByRole('link', { name }).click();
+    await page.getByRole('heading', { name }).waitFor();
+    assert.match((await page.getByLabel('Payload schema').textContent()) ?? '', /"amount"/);
+    assert.match((await page.getByLabel('Example 1').textContent()) ?? '', /1200/);
+    await look('event-type', true);
+
+    // The type is ticked in the form it leads to.
+    h.receiver.script('/acme-invoices', status(200));
+    await page.getByRole('link', { name: 'Add an endpoint for it' }).click();
+    assert.equal(await page.getByRole('checkbox', { name }).isChecked(), true);
+    await page.getByLabel('URL').fill(h.receiver.url('/acme-invoices'));
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    await page.getByTestId('secret').waitFor();
+    await h.publish({ event_type: name, payload: { amount: 990 }, consumer_id: 'acme' });
+    const [request] = await h.receiver.waitFor('/acme-invoices', 1);
+    assert.deepEqual(JSON.parse(request.body), { amount: 990 });
   });
 
   it('says in words when the link has expired or was revoked', async () => {

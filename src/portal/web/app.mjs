@@ -391,11 +391,11 @@ function DeliverySettings({ endpoint, settings, onChange }) {
   </details>`;
 }
 
-function EndpointForm({ endpoint, onSaved }) {
+function EndpointForm({ endpoint, eventType, onSaved }) {
   const known = useKnownTypes();
   const [url, setUrl] = useState(endpoint?.url ?? '');
   const [description, setDescription] = useState(endpoint?.description ?? '');
-  const [types, setTypes] = useState(endpoint?.event_types ?? []);
+  const [types, setTypes] = useState(endpoint?.event_types ?? (eventType ? [eventType] : []));
   const [other, setOther] = useState('');
   const [signing, setSigning] = useState('hmac');
   const [settings, setSettings] = useState(() => settingsOf(endpoint));
@@ -460,7 +460,7 @@ function EndpointForm({ endpoint, onSaved }) {
   </form>`;
 }
 
-function NewEndpointPage() {
+function NewEndpointPage({ eventType }) {
   const [created, setCreated] = useState(null);
   if (created?.signing === 'ed25519') {
     return html`<h1>Endpoint added</h1>
@@ -476,7 +476,7 @@ function NewEndpointPage() {
         <dt>Signing secret</dt><dd><code class="secret" data-testid="secret">${created.secret}</code></dd></dl></div>
       <a class="button primary" href=${`#/endpoints/${created.id}`}>Open the endpoint</a>`;
   }
-  return html`<h1>Add an endpoint</h1><${EndpointForm} onSaved=${setCreated} />`;
+  return html`<h1>Add an endpoint</h1><${EndpointForm} eventType=${eventType} onSaved=${setCreated} />`;
 }
 
 function EndpointPage({ id }) {
@@ -719,6 +719,54 @@ function EventPage({ id }) {
     <a href=${`#/deliveries`}>All deliveries</a>`;
 }
 
+// --- event types --------------------------------------------------------------------------------------
+
+const typeHref = (name) => `#/event-types/${encodeURIComponent(name)}`;
+
+/** The project's event-type catalogue: what the consumer can subscribe to, and each payload's shape. */
+function EventTypesPage() {
+  const types = useLoad(() => api('GET', '/v1/event-types'), []);
+  if (types.loading && !types.data) return html`<${Spinner} />`;
+  if (types.error) return html`<${Alert} message=${types.error} />`;
+  const list = types.data.data;
+  return html`<h1>Event types</h1>
+    ${
+      list.length === 0
+        ? html`<p class="empty">No event types are described yet. Events of every type still reach the endpoints that take them.</p>`
+        : html`<table class="stack">
+        <thead><tr><th scope="col">Event type</th><th scope="col">Description</th><th scope="col">Payload</th></tr></thead>
+        <tbody>${list.map(
+          (t) => html`<tr key=${t.name}>
+            <td data-label="Event type"><a href=${typeHref(t.name)}>${t.name}</a></td>
+            <td data-label="Description">${t.description || '—'}</td>
+            <td data-label="Payload">${t.schema ? 'Described by a schema' : 'Any JSON'}${t.examples.length ? `, ${t.examples.length === 1 ? 'an example' : `${t.examples.length} examples`}` : ''}</td>
+          </tr>`,
+        )}</tbody></table>`
+    }`;
+}
+
+function EventTypePage({ name }) {
+  const type = useLoad(() => api('GET', `/v1/event-types/${encodeURIComponent(name)}`), [name]);
+  if (type.loading && !type.data) return html`<${Spinner} />`;
+  if (type.error) return html`<${Alert} message=${type.error} />`;
+  const t = type.data;
+  return html`<div class="row spread"><h1>${t.name}</h1><a href="#/event-types">All event types</a></div>
+    <div class="card"><dl class="facts"><dt>Description</dt><dd>${t.description || '—'}</dd>
+      <dt>Schema version</dt><dd>${t.version}</dd><dt>Updated</dt><dd>${when(t.updated_at)}</dd></dl></div>
+    <h2>Payload schema</h2>
+    ${t.schema ? html`<pre aria-label="Payload schema">${JSON.stringify(t.schema, null, 2)}</pre>` : html`<p class="empty">Any JSON: this type has no schema.</p>`}
+    <h2>Examples</h2>
+    ${
+      t.examples.length
+        ? t.examples.map(
+            (example, i) =>
+              html`<pre aria-label=${`Example ${i + 1}`}>${JSON.stringify(example, null, 2)}</pre>`,
+          )
+        : html`<p class="empty">No example yet.</p>`
+    }
+    <a class="button primary" href=${`#/endpoints/new?event_type=${encodeURIComponent(t.name)}`}>Add an endpoint for it</a>`;
+}
+
 // --- the app ------------------------------------------------------------------------------------------
 
 function App() {
@@ -732,13 +780,16 @@ function App() {
   if (section === 'deliveries' && id) page = html`<${DeliveryPage} id=${id} />`;
   else if (section === 'deliveries') page = html`<${DeliveriesPage} query=${query} />`;
   else if (section === 'events' && id) page = html`<${EventPage} id=${id} />`;
-  else if (section === 'endpoints' && id === 'new') page = html`<${NewEndpointPage} />`;
+  else if (section === 'endpoints' && id === 'new')
+    page = html`<${NewEndpointPage} eventType=${query.get('event_type') ?? undefined} />`;
+  else if (section === 'event-types' && id) page = html`<${EventTypePage} name=${decodeURIComponent(id)} />`;
+  else if (section === 'event-types') page = html`<${EventTypesPage} />`;
   else if (section === 'endpoints' && id) page = html`<${EndpointPage} id=${id} />`;
   else page = html`<${EndpointsPage} />`;
   const tab = (name, label) =>
     html`<a href=${`#/${name}`} aria-current=${(section ?? 'endpoints') === name ? 'page' : undefined}>${label}</a>`;
   return html`<header class="top"><div class="bar"><span class="brand">Webhooks</span>
-      <nav class="tabs" aria-label="Sections">${tab('endpoints', 'Endpoints')}${tab('deliveries', 'Deliveries')}</nav>
+      <nav class="tabs" aria-label="Sections">${tab('endpoints', 'Endpoints')}${tab('deliveries', 'Deliveries')}${tab('event-types', 'Event types')}</nav>
     </div></header>
     <main>${page}</main>`;
 }
