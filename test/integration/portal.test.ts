@@ -310,6 +310,44 @@ describe('consumer portal', () => {
     await page.getByRole('button', { name: 'Send test event' }).waitFor();
     assert.equal((await h.api('GET', `/v1/endpoints/${stored.id}`)).body.auth, null);
     assert.equal((await sendTest(4)).headers.authorization, undefined);
+
+    // A payload filter, tried on sample events before it is saved, then applied at publish.
+    await page.getByRole('button', { name: 'Edit' }).click();
+    // Folded away again: nothing is set.
+    await page.getByText('Delivery settings').click();
+    const filter = page.getByLabel(/^Payload filter/);
+    const trySample = async (payload: string, answer: string) => {
+      await page.getByLabel('Sample payload').fill(payload);
+      await page.getByRole('button', { name: 'Try the filter' }).click();
+      await page.getByRole('status').getByText(answer).waitFor();
+    };
+    await filter.fill('{"payload.amount": {"$where": "1"}}');
+    await page.getByRole('button', { name: 'Try the filter' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/^Payload filter: /)
+      .waitFor();
+    await filter.fill('{"payload.amount": {"$gte": 100}}');
+    await trySample('{"amount": 50}', 'Does not match');
+    await trySample('{"amount": 150}', 'Matches');
+    await page.getByLabel('Sample payload').fill('{"amount": ');
+    await page.getByRole('button', { name: 'Try the filter' }).click();
+    await page
+      .getByRole('alert')
+      .getByText(/^Sample payload: not valid JSON/)
+      .waitFor();
+    await look('endpoint-filter');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('{"payload.amount":{"$gte":100}}', { exact: true }).waitFor();
+    assert.deepEqual((await h.api('GET', `/v1/endpoints/${stored.id}`)).body.filter, {
+      'payload.amount': { $gte: 100 },
+    });
+    const recipients = async (amount: number) =>
+      (
+        await h.publish({ event_type: 'settings.test', payload: { amount }, consumer_id: 'acme' })
+      ).deliveries.map((d: { endpoint_id: string }) => d.endpoint_id);
+    assert.ok(!(await recipients(50)).includes(stored.id), 'filtered out');
+    assert.ok((await recipients(150)).includes(stored.id), 'let through');
   });
 
   it('shows the event-type catalogue, and adds an endpoint for a type from it', async () => {

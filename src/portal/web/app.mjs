@@ -29,6 +29,15 @@ addEventListener('hashchange', () => {
 
 class Problem extends Error {}
 
+/** JSON typed into a form, or a Problem that says which field is wrong. */
+function parseJson(text, field) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Problem(`${field}: not valid JSON (${err.message})`);
+  }
+}
+
 const FIELD_NAMES = {
   url: 'URL',
   event_types: 'Event types',
@@ -38,6 +47,9 @@ const FIELD_NAMES = {
   rate_limit_per_s: 'Rate limit',
   auth: 'Authentication',
   forward_trace_context: 'Trace context',
+  filter: 'Payload filter',
+  payload: 'Sample payload',
+  event_type: 'Event type',
 };
 /** The form's words for the authentication fields the API names. */
 const AUTH_FIELDS = {
@@ -299,6 +311,7 @@ function settingsOf(endpoint) {
     rateLimit: endpoint?.rate_limit_per_s == null ? '' : String(endpoint.rate_limit_per_s),
     headers: Object.entries(endpoint?.headers ?? {}).map(([name, value]) => ({ name, value })),
     traceContext: endpoint?.forward_trace_context ?? false,
+    filter: endpoint?.filter ? JSON.stringify(endpoint.filter, null, 2) : '',
     authType: type,
     auth: shown,
   };
@@ -321,6 +334,7 @@ function settingsBody(settings, endpoint) {
     ),
     rate_limit_per_s: settings.rateLimit.trim() === '' ? null : Number(settings.rateLimit),
     forward_trace_context: settings.traceContext,
+    filter: settings.filter.trim() ? parseJson(settings.filter, 'Payload filter') : null,
   };
   if (authChanged(settings, endpoint)) {
     if (settings.authType === 'none') body.auth = null;
@@ -333,7 +347,46 @@ function settingsBody(settings, endpoint) {
   return body;
 }
 
-/** Channels, custom headers, a rate limit, how hookflow authenticates, trace context. */
+/** Whether an event like a sample would pass the filter being typed (the API evaluates it, as at publish). */
+function FilterTry({ endpoint, filterText }) {
+  const [sample, setSample] = useState('{\n  \n}');
+  const [eventType, setEventType] = useState(endpoint.event_types.find((t) => !t.includes('*')) ?? '');
+  const [result, setResult] = useState({ matches: null, error: null });
+  const [busy, setBusy] = useState(false);
+  const run = async () => {
+    setBusy(true);
+    try {
+      const { matches } = await api('POST', `/v1/endpoints/${endpoint.id}/filter/test`, {
+        payload: parseJson(sample, 'Sample payload'),
+        ...(eventType.trim() ? { event_type: eventType.trim() } : {}),
+        filter: filterText.trim() ? parseJson(filterText, 'Payload filter') : null,
+      });
+      setResult({ matches, error: null });
+    } catch (err) {
+      setResult({ matches: null, error: err.message });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<fieldset class="try"><legend>Try the filter <span class="hint">(on an event you describe; nothing is sent)</span></legend>
+    <div class="field"><label for="try-type">Event type</label>
+      <input id="try-type" value=${eventType} onInput=${(e) => setEventType(e.target.value)} /></div>
+    <div class="field"><label for="try-payload">Sample payload</label>
+      <textarea id="try-payload" class="code" rows="3" spellcheck="false" value=${sample}
+        onInput=${(e) => setSample(e.target.value)}></textarea></div>
+    <button type="button" disabled=${busy} aria-busy=${busy} onClick=${run}>${busy ? 'Trying…' : 'Try the filter'}</button>
+    <div role="status" class="try-result">${
+      result.matches === null
+        ? null
+        : result.matches
+          ? 'Matches: an event like this one is sent to the endpoint.'
+          : 'Does not match: an event like this one is not sent to the endpoint.'
+    }</div>
+    <${Alert} message=${result.error} />
+  </fieldset>`;
+}
+
+/** Channels, a payload filter, custom headers, a rate limit, how hookflow authenticates, trace context. */
 function DeliverySettings({ endpoint, settings, onChange }) {
   const set = (change) => onChange({ ...settings, ...change });
   const setHeader = (i, change) =>
@@ -346,14 +399,21 @@ function DeliverySettings({ endpoint, settings, onChange }) {
       Object.keys(endpoint.headers ?? {}).length > 0 ||
       endpoint.rate_limit_per_s != null ||
       saved ||
-      endpoint.forward_trace_context);
+      endpoint.forward_trace_context ||
+      endpoint.filter);
   return html`<details class="more" open=${open}>
-    <summary>Delivery settings <span class="hint">(channels, headers, rate limit, authentication)</span></summary>
+    <summary>Delivery settings <span class="hint">(channels, filter, headers, rate limit, authentication)</span></summary>
     <div class="field"><label for="ep-channels">Channels <span class="hint">(comma separated; none: events on any channel or none)</span></label>
       <input id="ep-channels" value=${settings.channels} onInput=${(e) => set({ channels: e.target.value })} /></div>
     <div class="field"><label for="ep-rate">Rate limit <span class="hint">(requests a second at most; empty: no limit)</span></label>
       <input id="ep-rate" type="number" min="1" max="10000" step="1" inputmode="numeric" value=${settings.rateLimit}
         onInput=${(e) => set({ rateLimit: e.target.value })} /></div>
+    <div class="field"><label for="ep-filter">Payload filter <span class="hint">(optional: only events matching this
+      MongoDB-style query over <code>event_type</code>, <code>payload</code> and <code>headers</code>, e.g.
+      <code>{"payload.amount": {"$gte": 100}}</code>)</span></label>
+      <textarea id="ep-filter" class="code" rows="3" spellcheck="false" value=${settings.filter}
+        onInput=${(e) => set({ filter: e.target.value })}></textarea></div>
+    ${endpoint ? html`<${FilterTry} endpoint=${endpoint} filterText=${settings.filter} />` : null}
     <fieldset><legend>Custom headers <span class="hint">(sent with every request)</span></legend>
       ${settings.headers.map(
         (header, i) => html`<div class="pair" key=${i}>
@@ -408,15 +468,15 @@ function EndpointForm({ endpoint, eventType, onSaved }) {
     e.preventDefault();
     setBusy(true);
     setError(null);
-    const body = {
-      url,
-      description,
-      event_types: [...new Set([...types, ...commaList(other)])],
-      ...settingsBody(settings, endpoint),
-    };
-    // The scheme is chosen once; rotating the key keeps it.
-    if (!endpoint) body.signing = signing;
     try {
+      const body = {
+        url,
+        description,
+        event_types: [...new Set([...types, ...commaList(other)])],
+        ...settingsBody(settings, endpoint),
+      };
+      // The scheme is chosen once; rotating the key keeps it.
+      if (!endpoint) body.signing = signing;
       const saved = endpoint
         ? await api('PATCH', `/v1/endpoints/${endpoint.id}`, body)
         : await api('POST', '/v1/endpoints', body);
@@ -519,6 +579,7 @@ function EndpointPage({ id }) {
       }</dd>
       <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
       <dt>Channels</dt><dd>${ep.channels.length ? ep.channels.join(', ') : 'Any'}</dd>
+      <dt>Payload filter</dt><dd>${ep.filter ? html`<code>${JSON.stringify(ep.filter)}</code>` : 'None'}</dd>
       <dt>Rate limit</dt><dd>${ep.rate_limit_per_s == null ? 'None' : `At most ${ep.rate_limit_per_s} requests a second`}</dd>
       <dt>Custom headers</dt><dd>${Object.keys(ep.headers ?? {}).join(', ') || 'None'}</dd>
       <dt>Authentication</dt><dd>${authInWords(ep.auth)}</dd>
