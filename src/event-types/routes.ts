@@ -10,6 +10,7 @@ import { eventTypeName } from '../endpoints/schemas';
 import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
+import { pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery } from '../http/validate';
 import { Project } from '../projects/model';
 import { EventType, type EventTypeDoc, EventTypeResource, eventTypeId, presentEventType } from './model';
@@ -41,6 +42,8 @@ const ListQuery = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  limit: pageQuery.limit,
+  cursor: eventTypeName.optional().meta({ description: 'The `next_cursor` of the page before.' }),
 });
 
 export const eventTypeDocs: RouteDocs = {
@@ -57,8 +60,9 @@ export const eventTypeDocs: RouteDocs = {
     query: ListQuery,
     responses: {
       200: {
-        description: 'Every event type (archived ones with include_archived=true).',
-        schema: z.strictObject({ data: z.array(EventTypeResource) }).meta({ id: 'EventTypeList' }),
+        description:
+          'One page of the catalogue in the order of names (archived types too with include_archived=true).',
+        schema: pageOf(EventTypeResource, 'EventTypeList'),
       },
     },
   },
@@ -184,16 +188,21 @@ export function eventTypeRoutes(): Router {
   });
 
   // Portal sessions may read the catalogue (its event-type picker).
+  // In the order of names: `_id` is `<project>:<name>`, so a page is one stretch of the `_id` index.
   router.get('/v1/event-types', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
+    const { projectId } = auth(ctx);
     const types = await EventType.find({
-      project_id: auth(ctx).projectId,
+      project_id: projectId,
+      _id: { $gt: eventTypeId(projectId, q.cursor ?? '') },
       ...(q.include_archived ? {} : { archived: false }),
     })
-      .sort({ name: 1 })
-      .limit(1000)
+      .sort({ _id: 1 })
+      .limit(q.limit + 1)
       .lean();
-    ctx.body = { data: types.map(presentEventType) };
+    const more = types.length > q.limit;
+    const shown = more ? types.slice(0, q.limit) : types;
+    ctx.body = { data: shown.map(presentEventType), next_cursor: more ? shown[shown.length - 1].name : null };
   });
 
   const find = async (ctx: Context) => {

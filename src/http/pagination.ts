@@ -8,7 +8,7 @@ export const pageQuery = {
   cursor: z.string().regex(ID_PATTERN, 'malformed cursor').optional(),
 };
 
-/** The answer of a list route: one page of `item`, newest first. */
+/** The answer of a list route: one page of `item` (newest first, but for the catalogue's names). */
 export function pageOf(item: z.ZodType, id: string) {
   return z
     .strictObject({

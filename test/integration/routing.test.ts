@@ -169,6 +169,47 @@ describe('the event-type catalogue', () => {
     );
   });
 
+  it('pages through the catalogue in the order of names, never into another project', async () => {
+    const { key } = await h.stack.newProject('catalogue');
+    const other = await h.stack.newProject('catalogue-other');
+    // Names that sort apart from their creation order; ':' and '/' as names may hold them.
+    const names = ['zeta', 'alpha', 'm:colon', 'b/slash', 'alpha.beta', 'omega'];
+    for (const name of names)
+      assert.equal((await h.api('POST', '/v1/event-types', { name }, key)).status, 201);
+    await h.api('PATCH', '/v1/event-types/omega', { archived: true }, key);
+    await h.api('POST', '/v1/event-types', { name: 'aaa.other' }, other.key);
+    const walk = async (query: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { data: { name: string }[]; next_cursor: string | null } } =
+          await h.api(
+            'GET',
+            `/v1/event-types?limit=2${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+            undefined,
+            key,
+          );
+        assert.equal(page.status, 200);
+        assert.ok(page.body.data.length <= 2);
+        seen.push(...page.body.data.map((t) => t.name));
+        cursor = page.body.next_cursor;
+        assert.ok(seen.length <= names.length, 'the walk ends');
+      } while (cursor);
+      return seen;
+    };
+    const live = names.filter((n) => n !== 'omega').sort();
+    assert.deepEqual(await walk(''), live);
+    assert.deepEqual(await walk('&include_archived=true'), [...names].sort());
+    const first = await h.api('GET', '/v1/event-types', undefined, key);
+    assert.deepEqual(
+      first.body,
+      { data: first.body.data, next_cursor: null },
+      'one page under the default 50',
+    );
+    assert.equal((await h.api('GET', '/v1/event-types?cursor=%20bad', undefined, key)).status, 422);
+    assert.equal((await h.api('GET', '/v1/event-types?limit=251', undefined, key)).status, 422);
+  });
+
   it('refuses a publish whose payload does not match, pointing into the payload; stores nothing', async () => {
     await h.createEndpoint('/placed', { event_types: ['order.placed'] });
     const before = (await h.api('GET', '/v1/events?limit=250')).body.data.length;

@@ -107,6 +107,21 @@ async function api(method, path, body) {
   return data;
 }
 
+/** Every page of a list, for the short ones (the event-type catalogue). */
+async function everyPage(path) {
+  const rows = [];
+  let cursor = null;
+  do {
+    const page = await api(
+      'GET',
+      `${path}?limit=250${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+    );
+    rows.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor);
+  return rows;
+}
+
 /** Loads `load()` when its dependencies change; `reload` loads again. */
 function useLoad(load, deps) {
   const [state, setState] = useState({ loading: true, data: null, error: null });
@@ -245,11 +260,11 @@ function EndpointsPage() {
 function useKnownTypes() {
   return useLoad(async () => {
     const [catalogue, deliveries] = await Promise.all([
-      api('GET', '/v1/event-types'),
+      everyPage('/v1/event-types'),
       api('GET', '/v1/deliveries?limit=250'),
     ]);
     return [
-      ...new Set([...catalogue.data.map((t) => t.name), ...deliveries.data.map((d) => d.event_type)]),
+      ...new Set([...catalogue.map((t) => t.name), ...deliveries.data.map((d) => d.event_type)]),
     ].sort();
   }, []);
 }
@@ -786,10 +801,10 @@ const typeHref = (name) => `#/event-types/${encodeURIComponent(name)}`;
 
 /** The project's event-type catalogue: what the consumer can subscribe to, and each payload's shape. */
 function EventTypesPage() {
-  const types = useLoad(() => api('GET', '/v1/event-types'), []);
+  const types = useLoad(() => everyPage('/v1/event-types'), []);
   if (types.loading && !types.data) return html`<${Spinner} />`;
   if (types.error) return html`<${Alert} message=${types.error} />`;
-  const list = types.data.data;
+  const list = types.data;
   return html`<h1>Event types</h1>
     ${
       list.length === 0
