@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { isDuplicateKeyError } from '../db';
 import { Endpoint } from '../endpoints/model';
 import { auth, projectKeyOnly } from '../http/auth';
-import { conflict, notFound } from '../http/errors';
+import { ApiError, conflict, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
 import { listPage, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery } from '../http/validate';
@@ -12,6 +12,7 @@ import { newId } from '../ids';
 import { Consumer, ConsumerResource, findConsumer, presentConsumer } from './model';
 import { CreateConsumerBody, consumerRef, UpdateConsumerBody } from './schemas';
 import {
+  CurrentPortalSessionResource,
   DEFAULT_SESSION_S,
   issuePortalSession,
   MAX_SESSION_S,
@@ -29,6 +30,10 @@ export const CreatePortalSessionBody = z.strictObject({
     .meta({
       description: `Seconds until it expires: ${DEFAULT_SESSION_S} by default, ${MAX_SESSION_S} at most.`,
     }),
+  read_only: z.boolean().optional().meta({
+    description:
+      'A session that may only read (default false): every request that would change something is 403.',
+  }),
 });
 const ListQuery = z.object(pageQuery);
 
@@ -75,6 +80,13 @@ export const consumerDocs: RouteDocs = {
     responses: {
       201: { description: 'The session and its token, shown once.', schema: PortalSessionResource },
     },
+  },
+  'GET /v1/portal-session': {
+    tag: 'Consumers',
+    summary: 'The portal session making the request',
+    description:
+      'For a portal session only (an API key gets 403): its consumer, expiry and whether it may only read.',
+    responses: { 200: { description: 'The session.', schema: CurrentPortalSessionResource } },
   },
   'DELETE /v1/consumers/{id}/portal-sessions': {
     tag: 'Consumers',
@@ -162,11 +174,33 @@ export function consumerRoutes(): Router {
       projectId,
       consumer._id,
       body.expires_in_s ?? DEFAULT_SESSION_S,
+      body.read_only ?? false,
     );
     ctx.status = 201;
     // The link opens the portal on this server; the token rides in the fragment, which no request carries.
     const url = `${ctx.protocol}://${ctx.host}/portal#token=${token}`;
-    ctx.body = { id: doc._id, consumer_id: consumer._id, url, token, expires_at: doc.expires_at };
+    ctx.body = {
+      id: doc._id,
+      consumer_id: consumer._id,
+      url,
+      token,
+      expires_at: doc.expires_at,
+      read_only: doc.read_only,
+    };
+  });
+
+  router.get('/v1/portal-session', async (ctx) => {
+    const { projectId, consumerId, session } = auth(ctx);
+    if (!session || !consumerId) throw new ApiError(403, 'only a portal session has one');
+    const consumer = await findConsumer(projectId, consumerId);
+    if (!consumer) throw notFound('consumer');
+    ctx.body = {
+      id: session.id,
+      consumer_id: consumerId,
+      consumer_name: consumer.name,
+      expires_at: session.expiresAt,
+      read_only: session.readOnly,
+    };
   });
 
   router.delete('/v1/consumers/:id/portal-sessions', projectKeyOnly, async (ctx) => {

@@ -13,6 +13,8 @@ export interface PortalSessionDoc {
   /** SHA-256 of the token; the token itself is never stored. */
   hash: string;
   expires_at: Date;
+  /** Reads only: every request that would change something answers 403. */
+  read_only: boolean;
   revoked_at: Date | null;
   created_at: Date;
   updated_at: Date;
@@ -25,6 +27,7 @@ const schema = new Schema<PortalSessionDoc>(
     consumer_id: { type: String, required: true },
     hash: { type: String, required: true },
     expires_at: { type: Date, required: true },
+    read_only: { type: Boolean, default: false },
     revoked_at: { type: Date, default: null },
   },
   { timestamps: { createdAt: 'created_at', updatedAt: 'updated_at' }, versionKey: false },
@@ -42,6 +45,7 @@ export async function issuePortalSession(
   projectId: string,
   consumerId: string,
   expiresInS: number,
+  readOnly = false,
 ): Promise<{ doc: PortalSessionDoc; token: string }> {
   const id = newId('ps');
   const token = `${SESSION_TOKEN_PREFIX}${id.slice('ps_'.length)}_${randomBytes(32).toString('base64url')}`;
@@ -51,25 +55,29 @@ export async function issuePortalSession(
     consumer_id: consumerId,
     hash: hashApiKey(token),
     expires_at: new Date(Date.now() + expiresInS * 1000),
+    read_only: readOnly,
   });
   return { doc: doc.toObject(), token };
 }
 
-/** The consumer a presented token acts for, or null when it is malformed, unknown, expired or revoked. */
-export async function verifyPortalSession(
-  token: string,
-): Promise<Pick<PortalSessionDoc, 'project_id' | 'consumer_id'> | null> {
+export type LiveSession = Pick<PortalSessionDoc, '_id' | 'project_id' | 'consumer_id' | 'expires_at'> & {
+  /** Absent on sessions stored before read-only ones existed: they may write. */
+  read_only?: boolean;
+};
+
+/** The session a presented token is, or null when it is malformed, unknown, expired or revoked. */
+export async function verifyPortalSession(token: string): Promise<LiveSession | null> {
   const carried = TOKEN.exec(token);
   if (!carried) return null;
   // No cache: a revoked or expired session stops working at once, on every API process.
-  return PortalSession.collection.findOne<Pick<PortalSessionDoc, 'project_id' | 'consumer_id'>>(
+  return PortalSession.collection.findOne<LiveSession>(
     {
       _id: `ps_${carried[1]}`,
       hash: hashApiKey(token),
       revoked_at: null,
       expires_at: { $gt: new Date() },
     } as never,
-    { projection: { project_id: 1, consumer_id: 1 } },
+    { projection: { project_id: 1, consumer_id: 1, expires_at: 1, read_only: 1 } },
   );
 }
 
@@ -94,5 +102,17 @@ export const PortalSessionResource = z
       .string()
       .meta({ description: 'Bearer token acting as this consumer only; shown once, never stored.' }),
     expires_at: z.date(),
+    read_only: z.boolean().meta({ description: 'Whether the session may only read.' }),
   })
   .meta({ id: 'PortalSession' });
+
+/** What a portal session learns of itself (`GET /v1/portal-session`): the portal shows it. */
+export const CurrentPortalSessionResource = z
+  .strictObject({
+    id: z.string(),
+    consumer_id: z.string(),
+    consumer_name: z.string(),
+    expires_at: z.date(),
+    read_only: z.boolean(),
+  })
+  .meta({ id: 'CurrentPortalSession' });

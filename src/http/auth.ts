@@ -10,7 +10,12 @@ export interface AuthState {
   apiKeyId: string | null;
   /** Set for a portal session: the one consumer the caller acts as. */
   consumerId: string | null;
+  /** Set for a portal session. */
+  session: { id: string; expiresAt: Date; readOnly: boolean } | null;
 }
+
+/** What a read-only portal session may do: read. */
+const READS = new Set(['GET', 'HEAD']);
 
 function presentedKey(ctx: Context): string | null {
   const header = ctx.get('authorization');
@@ -54,10 +59,13 @@ export function requireProjectKey(adminKey: string, apiKeys: ApiKeyVerifier) {
     if (key.startsWith(SESSION_TOKEN_PREFIX)) {
       const session = await verifyPortalSession(key);
       if (!session) throw new ApiError(401, 'invalid, expired or revoked portal session');
+      const readOnly = session.read_only === true;
+      if (readOnly && !READS.has(ctx.method)) throw new ApiError(403, 'this portal session may only read');
       ctx.state.auth = {
         projectId: session.project_id,
         apiKeyId: null,
         consumerId: session.consumer_id,
+        session: { id: session._id, expiresAt: session.expires_at, readOnly },
       } satisfies AuthState;
       return next();
     }
@@ -71,6 +79,7 @@ export function requireProjectKey(adminKey: string, apiKeys: ApiKeyVerifier) {
       projectId: found.project_id,
       apiKeyId: found._id,
       consumerId: null,
+      session: null,
     } satisfies AuthState;
     return next();
   };

@@ -11,6 +11,7 @@ export const ROUTES: [method: string, template: string][] = [
   ['DELETE', '/v1/consumers/{con}'],
   ['POST', '/v1/consumers/{con}/portal-sessions'],
   ['DELETE', '/v1/consumers/{con}/portal-sessions'],
+  ['GET', '/v1/portal-session'],
   ['POST', '/v1/endpoints'],
   ['GET', '/v1/endpoints'],
   ['GET', '/v1/endpoints/{ep}'],

@@ -308,6 +308,59 @@ describe('portal sessions', () => {
     assert.equal((await api('DELETE', `/v1/endpoints/${ep}`, undefined, session)).status, 204);
   });
 
+  it('may only read when opened read-only, on every route; says so of itself', async () => {
+    const readOnly = await openSession('alpha', { read_only: true, expires_in_s: 600 });
+    const evtype = 'read.only';
+    await api('POST', '/v1/event-types', { name: evtype });
+    assert.equal((readOnly as { read_only?: boolean }).read_only, true);
+    assert.equal(((await openSession('alpha')) as { read_only?: boolean }).read_only, false);
+    assert.equal(
+      (await api('POST', '/v1/consumers/alpha/portal-sessions', { read_only: 'yes' })).status,
+      422,
+    );
+    const before = {
+      endpoint: (await api('GET', `/v1/endpoints/${world.a.ep}`)).body,
+      deliveries: (await api('GET', '/v1/deliveries?limit=250')).body.data.length,
+    };
+    for (const [method, template] of ROUTES) {
+      const route = `${method} ${template}`;
+      const forA = template.replace(/\{(\w+)\}/g, (_, kind: string) =>
+        kind === 'op'
+          ? op
+          : kind === 'key'
+            ? keyId
+            : kind === 'evtype'
+              ? evtype
+              : world.a[kind as keyof World],
+      );
+      const res = await api(
+        method,
+        forA,
+        method === 'GET' ? undefined : (VALID_BODIES[template] ?? {}),
+        readOnly.token,
+      );
+      if (method !== 'GET') {
+        assert.equal(res.status, 403, `${route}: ${res.status} ${JSON.stringify(res.body)}`);
+        // Creating projects is the admin key's alone, whoever asks.
+        if (template !== '/v1/projects') assert.equal(res.body.detail, 'this portal session may only read');
+      } else if (!PROJECT_ONLY.has(route))
+        assert.equal(res.status, 200, `${route}: ${JSON.stringify(res.body)}`);
+    }
+    // Nothing changed, and reads go on as for any session.
+    assert.deepEqual((await api('GET', `/v1/endpoints/${world.a.ep}`)).body, before.endpoint);
+    assert.equal((await api('GET', '/v1/deliveries?limit=250')).body.data.length, before.deliveries);
+    const self = await api('GET', '/v1/portal-session', undefined, readOnly.token);
+    assert.deepEqual(self.body, {
+      id: readOnly.id,
+      consumer_id: world.a.con,
+      consumer_name: 'alpha',
+      expires_at: readOnly.expires_at,
+      read_only: true,
+    });
+    assert.equal((await api('GET', '/v1/portal-session', undefined, session)).body.read_only, false);
+    assert.equal((await api('GET', '/v1/portal-session')).status, 403, 'an API key has no session');
+  });
+
   it('refuses a wrong, expired or revoked token with 401', async () => {
     const wrong = `${session.slice(0, -4)}AAAA`;
     assert.equal((await api('GET', '/v1/endpoints', undefined, wrong)).status, 401);

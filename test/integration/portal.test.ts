@@ -390,6 +390,38 @@ describe('consumer portal', () => {
     assert.deepEqual(JSON.parse(request.body), { amount: 990 });
   });
 
+  it('shows a read-only session everything of its consumer, and no action', async () => {
+    const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', { read_only: true });
+    assert.equal(session.body.read_only, true);
+    await page.goto(session.body.url);
+    await page.getByRole('heading', { name: 'Endpoints' }).waitFor();
+    await page.getByRole('banner').getByText('Acme').waitFor();
+    await page.getByRole('banner').getByText('view only').waitFor();
+    await page.getByRole('link', { name: h.receiver.url('/acme-hook') }).waitFor();
+    assert.equal(await page.getByRole('link', { name: 'Add endpoint' }).count(), 0);
+    await look('read-only-endpoints', true);
+
+    await page.getByRole('link', { name: h.receiver.url('/acme-hook') }).click();
+    await page.getByText('HMAC-SHA256 with the signing secret').waitFor();
+    for (const action of ['Send test event', 'Edit', 'Pause', 'Resume', 'Rotate secret', 'Delete'])
+      assert.equal(await page.getByRole('button', { name: action }).count(), 0, `no ${action}`);
+    await look('read-only-endpoint', true);
+    await page.getByRole('link', { name: 'Deliveries', exact: true }).last().click();
+    await page
+      .getByRole('link', { name: /succeeded/ })
+      .first()
+      .click();
+    await page.getByText('Attempt 1').waitFor();
+    for (const action of ['Retry now', 'Cancel', 'Replay', 'Resend'])
+      assert.equal(await page.getByRole('button', { name: action }).count(), 0, `no ${action}`);
+    await look('read-only-delivery');
+
+    // Typed in by hand, the form says why it is not there.
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/new`);
+    await page.getByRole('alert').getByText('This portal link may only look').waitFor();
+    assert.equal(await page.getByLabel('URL').count(), 0);
+  });
+
   it('says in words when the link has expired or was revoked', async () => {
     const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', {});
     await h.api('DELETE', '/v1/consumers/acme/portal-sessions');

@@ -1,8 +1,8 @@
 // The consumer portal: a consumer's endpoints, deliveries and events, through the REST API with the
 // portal session the page was opened with. Preact + htm, served as ES modules from their npm packages.
 import htm from 'htm';
-import { h, render } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { createContext, h, render } from 'preact';
+import { useCallback, useContext, useEffect, useState } from 'preact/hooks';
 
 const html = htm.bind(h);
 const TOKEN_KEY = 'hookflow.portal.token';
@@ -28,6 +28,10 @@ addEventListener('hashchange', () => {
 });
 
 class Problem extends Error {}
+
+/** The session the page was opened with (GET /v1/portal-session): a read-only one hides every action. */
+const Session = createContext({ read_only: false });
+const useReadOnly = () => useContext(Session).read_only;
 
 /** JSON typed into a form, or a Problem that says which field is wrong. */
 function parseJson(text, field) {
@@ -207,6 +211,7 @@ function Health({ circuit }) {
 }
 
 function EndpointsPage() {
+  const readOnly = useReadOnly();
   const [extra, setExtra] = useState({ rows: [], cursor: undefined, loading: false, error: null });
   const first = useLoad(() => endpointPage(null), []);
   const cursor = extra.cursor === undefined ? first.data?.next_cursor : extra.cursor;
@@ -226,7 +231,7 @@ function EndpointsPage() {
   };
   const endpoints = { ...first, data: first.data ? [...first.data.data, ...extra.rows] : null };
   return html`
-    <div class="row spread"><h1>Endpoints</h1><a class="button primary" href="#/endpoints/new">Add endpoint</a></div>
+    <div class="row spread"><h1>Endpoints</h1>${readOnly ? null : html`<a class="button primary" href="#/endpoints/new">Add endpoint</a>`}</div>
     <${Alert} message=${endpoints.error} />
     ${endpoints.loading && !endpoints.data ? html`<${Spinner} />` : null}
     ${endpoints.data?.length === 0 ? html`<p class="empty">No endpoints yet. Add one to start receiving webhooks.</p>` : null}
@@ -537,6 +542,7 @@ function EndpointForm({ endpoint, eventType, onSaved }) {
 
 function NewEndpointPage({ eventType }) {
   const [created, setCreated] = useState(null);
+  if (useReadOnly()) return html`<h1>Add an endpoint</h1><${Alert} message=${VIEW_ONLY} />`;
   if (created?.signing === 'ed25519') {
     return html`<h1>Endpoint added</h1>
       <div class="notice" role="status">Verify requests with this public key: it is not a secret, and the endpoint's page shows it too.</div>
@@ -555,6 +561,7 @@ function NewEndpointPage({ eventType }) {
 }
 
 function EndpointPage({ id }) {
+  const readOnly = useReadOnly();
   const endpoint = useLoad(() => api('GET', `/v1/endpoints/${id}`), [id]);
   const week = useLoad(() => weekOf(id), [id]);
   const [message, setMessage] = useState({ error: null, notice: null, secret: null });
@@ -607,7 +614,10 @@ function EndpointPage({ id }) {
       }</dd>
       <dt>Created</dt><dd>${when(ep.created_at)}</dd>
     </dl></div>
-    <div class="row">
+    ${
+      readOnly
+        ? html`<div class="row"><a class="button" href=${`#/deliveries?endpoint_id=${ep.id}`}>Deliveries</a></div>`
+        : html`<div class="row">
       <${Action} label="Send test event" kind="primary" run=${() => api('POST', `/v1/endpoints/${ep.id}/test`, {})}
         onDone=${done('Test event sent. Follow it under Deliveries.')} />
       <button type="button" onClick=${() => setEditing(true)}>Edit</button>
@@ -630,7 +640,8 @@ function EndpointPage({ id }) {
           if (error) setMessage({ error });
           else location.hash = '#/endpoints';
         }} />
-    </div>`;
+    </div>`
+    }`;
 }
 
 // --- deliveries ---------------------------------------------------------------------------------------
@@ -713,6 +724,7 @@ function DeliveriesPage({ query }) {
 }
 
 function DeliveryPage({ id }) {
+  const readOnly = useReadOnly();
   const delivery = useLoad(async () => {
     const [d, attempts, endpoints] = await Promise.all([
       api('GET', `/v1/deliveries/${id}`),
@@ -753,7 +765,10 @@ function DeliveryPage({ id }) {
       ${d.replay_of_delivery_id ? html`<dt>Replay of</dt><dd><a href=${`#/deliveries/${d.replay_of_delivery_id}`}>${d.replay_of_delivery_id}</a></dd>` : null}
       <dt>Created</dt><dd>${when(d.created_at)}</dd>
     </dl></div>
-    <div class="row">
+    ${
+      readOnly
+        ? null
+        : html`<div class="row">
       ${['retrying', 'scheduled'].includes(d.status) ? html`<${Action} label="Retry now" kind="primary" run=${() => api('POST', `/v1/deliveries/${d.id}/retry`, {})} onDone=${done('Retrying now.')} />` : null}
       ${FINAL.includes(d.status) ? null : html`<${Action} label="Cancel" kind="danger" confirm="Cancel this delivery? No further attempt is made." run=${() => api('POST', `/v1/deliveries/${d.id}/cancel`, {})} onDone=${done('Cancelled.')} />`}
       <${Action} label="Replay" run=${() => api('POST', `/v1/deliveries/${d.id}/replay`, {})} onDone=${done('Replayed as a new delivery.')} />
@@ -766,7 +781,8 @@ function DeliveryPage({ id }) {
         if (!resendTo) return Promise.reject(new Problem('Choose an endpoint to resend to.'));
         return api('POST', `/v1/endpoints/${resendTo}/events/${d.event_id}/resend`, {});
       }} onDone=${done('Resent as a new delivery.')} />
-    </div>
+    </div>`
+    }
     <h2>Attempts</h2>
     ${attempts.length === 0 ? html`<p class="empty">No attempt yet.</p>` : null}
     ${attempts.map(
@@ -822,6 +838,7 @@ function EventTypesPage() {
 }
 
 function EventTypePage({ name }) {
+  const readOnly = useReadOnly();
   const type = useLoad(() => api('GET', `/v1/event-types/${encodeURIComponent(name)}`), [name]);
   if (type.loading && !type.data) return html`<${Spinner} />`;
   if (type.error) return html`<${Alert} message=${type.error} />`;
@@ -840,17 +857,22 @@ function EventTypePage({ name }) {
           )
         : html`<p class="empty">No example yet.</p>`
     }
-    <a class="button primary" href=${`#/endpoints/new?event_type=${encodeURIComponent(t.name)}`}>Add an endpoint for it</a>`;
+    ${readOnly ? null : html`<a class="button primary" href=${`#/endpoints/new?event_type=${encodeURIComponent(t.name)}`}>Add an endpoint for it</a>`}`;
 }
 
 // --- the app ------------------------------------------------------------------------------------------
 
+const VIEW_ONLY = 'This portal link may only look: ask for another to change anything.';
+
 function App() {
   const { parts, query } = useRoute();
+  const session = useLoad(() => (token ? api('GET', '/v1/portal-session') : Promise.resolve(null)), []);
   if (!token) {
     return html`<main><h1>Webhooks</h1><div class="alert" role="alert">
       Open this portal with the link you were given: it carries your access.</div></main>`;
   }
+  if (session.loading && !session.data) return html`<main><${Spinner} /></main>`;
+  if (session.error) return html`<main><h1>Webhooks</h1><${Alert} message=${session.error} /></main>`;
   const [section, id] = parts;
   let page;
   if (section === 'deliveries' && id) page = html`<${DeliveryPage} id=${id} />`;
@@ -864,10 +886,12 @@ function App() {
   else page = html`<${EndpointsPage} />`;
   const tab = (name, label) =>
     html`<a href=${`#/${name}`} aria-current=${(section ?? 'endpoints') === name ? 'page' : undefined}>${label}</a>`;
-  return html`<header class="top"><div class="bar"><span class="brand">Webhooks</span>
+  const s = session.data;
+  return html`<${Session.Provider} value=${s}><header class="top"><div class="bar"><span class="brand">Webhooks</span>
       <nav class="tabs" aria-label="Sections">${tab('endpoints', 'Endpoints')}${tab('deliveries', 'Deliveries')}${tab('event-types', 'Event types')}</nav>
+      <span class="who">${s.consumer_name}${s.read_only ? html` <span class="badge view-only">view only</span>` : null}</span>
     </div></header>
-    <main>${page}</main>`;
+    <main>${s.read_only ? html`<p class="hint" role="note">${VIEW_ONLY}</p>` : null}${page}</main><//>`;
 }
 
 const root = document.getElementById('app');
