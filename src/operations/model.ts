@@ -21,6 +21,8 @@ export interface OperationDoc {
   _id: string;
   project_id: string;
   kind: 'replay' | 'recover';
+  /** Set when every delivery it may replay is one consumer's: that consumer's portal sessions see it. */
+  consumer_id?: string | null;
   filter: ReplayFilter;
   before_id: string;
   page_size: number;
@@ -41,6 +43,7 @@ const schema = new Schema<OperationDoc>(
     _id: { type: String, required: true },
     project_id: { type: String, required: true },
     kind: { type: String, enum: ['replay', 'recover'], required: true },
+    consumer_id: { type: String, default: null },
     filter: { type: Schema.Types.Mixed, default: {} },
     before_id: { type: String, required: true },
     page_size: { type: Number, required: true },
@@ -90,6 +93,9 @@ export const OperationResource = z
     id: z.string(),
     project_id: z.string(),
     kind: z.enum(['replay', 'recover']),
+    consumer_id: z.string().nullable().meta({
+      description: "The consumer whose deliveries it replays, if only one's: its portal sessions see it.",
+    }),
     filter: z.strictObject({
       consumer_id: z.string().optional(),
       endpoint_id: z.string().optional(),
@@ -116,6 +122,7 @@ export function presentOperation(o: OperationDoc): z.output<typeof OperationReso
     id: o._id,
     project_id: o.project_id,
     kind: o.kind,
+    consumer_id: o.consumer_id ?? null,
     filter: o.filter,
     status: o.status,
     total: o.total,

@@ -2,7 +2,7 @@ import Router from '@koa/router';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { consumerRef } from '../consumers/schemas';
-import { consumerIdOf } from '../consumers/scope';
+import { consumerIdOf, consumerScope, findInScope } from '../consumers/scope';
 import { findOwned } from '../db';
 import { assertReplayable } from '../deliveries/replay';
 import type { TemporalTarget } from '../deliveries/start';
@@ -56,7 +56,8 @@ export const operationDocs: RouteDocs = {
   'POST /v1/endpoints/{id}/recover': {
     tag: 'Operations',
     summary: 'Recover an endpoint',
-    description: 'Replays every failed delivery of the endpoint created in [since, until).',
+    description:
+      "Replays every failed delivery of the endpoint created in [since, until). A portal session may recover its consumer's endpoints.",
     path: EndpointPath,
     body: RecoverBody,
     responses: started,
@@ -65,6 +66,7 @@ export const operationDocs: RouteDocs = {
   'GET /v1/operations': {
     tag: 'Operations',
     summary: 'List operations',
+    description: "A portal session lists its consumer's operations only.",
     query: ListQuery,
     responses: {
       200: { description: 'A page of operations.', schema: pageOf(OperationResource, 'OperationPage') },
@@ -89,7 +91,7 @@ export const operationDocs: RouteDocs = {
 async function startOperation(
   temporal: TemporalTarget,
   pageSize: number,
-  projectId: string,
+  { projectId, consumerId }: { projectId: string; consumerId: string | null },
   kind: OperationDoc['kind'],
   filter: ReplayFilter,
 ): Promise<OperationDoc> {
@@ -98,6 +100,7 @@ async function startOperation(
     _id: id,
     project_id: projectId,
     kind,
+    consumer_id: consumerId,
     filter,
     // Only deliveries that exist now: the replays the operation creates are never replayed by it.
     before_id: newId('dlv'),
@@ -129,43 +132,50 @@ export function operationRoutes(temporal: TemporalTarget, pageSize: number): Rou
         body: ['filter', 'consumer_id'],
       });
     }
+    const endpoint = filter.endpoint_id ? await findOwned(Endpoint, filter.endpoint_id, projectId) : null;
     if (filter.endpoint_id) {
-      const endpoint = await findOwned(Endpoint, filter.endpoint_id, projectId);
       if (!endpoint) throw notFound('endpoint');
       assertReplayable(endpoint);
     }
+    // A delivery's consumer is its endpoint's: either filter confines the operation to one consumer.
+    const consumerId = filter.consumer_id ?? endpoint?.consumer_id ?? null;
     ctx.status = 202;
-    ctx.body = presentOperation(await startOperation(temporal, pageSize, projectId, 'replay', filter));
+    ctx.body = presentOperation(
+      await startOperation(temporal, pageSize, { projectId, consumerId }, 'replay', filter),
+    );
   });
 
   // Svix's recover: replay every failed delivery of the endpoint created in [since, until).
-  router.post('/v1/endpoints/:id/recover', projectKeyOnly, async (ctx) => {
+  // A portal session recovers its consumer's endpoints and follows (or cancels) those operations only.
+  router.post('/v1/endpoints/:id/recover', async (ctx) => {
     const { id } = parsePath(ctx, EndpointPath);
     const body = parseBody(ctx, RecoverBody);
     const { projectId } = auth(ctx);
-    const endpoint = await findOwned(Endpoint, id, projectId);
+    const endpoint = await findInScope(ctx, Endpoint, id);
     if (!endpoint) throw notFound('endpoint');
     assertReplayable(endpoint);
     const filter: ReplayFilter = { endpoint_id: id, status: 'failed', since: body.since, until: body.until };
+    const owner = { projectId, consumerId: endpoint.consumer_id ?? null };
     ctx.status = 202;
-    ctx.body = presentOperation(await startOperation(temporal, pageSize, projectId, 'recover', filter));
+    ctx.body = presentOperation(await startOperation(temporal, pageSize, owner, 'recover', filter));
   });
 
-  router.get('/v1/operations', projectKeyOnly, async (ctx) => {
+  router.get('/v1/operations', async (ctx) => {
     const q = parseQuery(ctx, ListQuery);
-    ctx.body = await listPage(Operation, { project_id: auth(ctx).projectId }, q, presentOperation);
+    const filter = { project_id: auth(ctx).projectId, ...consumerScope(ctx) };
+    ctx.body = await listPage(Operation, filter, q, presentOperation);
   });
 
-  router.get('/v1/operations/:id', projectKeyOnly, async (ctx) => {
+  router.get('/v1/operations/:id', async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
-    const op = await findOwned(Operation, id, auth(ctx).projectId);
+    const op = await findInScope(ctx, Operation, id);
     if (!op) throw notFound('operation');
     ctx.body = presentOperation(op);
   });
 
-  router.post('/v1/operations/:id/cancel', projectKeyOnly, async (ctx) => {
+  router.post('/v1/operations/:id/cancel', async (ctx) => {
     const { id } = parsePath(ctx, OperationPath);
-    const op = await findOwned(Operation, id, auth(ctx).projectId);
+    const op = await findInScope(ctx, Operation, id);
     if (!op) throw notFound('operation');
     if (op.status !== 'running') throw conflict(`operation is already ${op.status}`);
     try {

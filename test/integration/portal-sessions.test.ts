@@ -10,6 +10,7 @@ import { newId } from '../../src/ids';
 import { useStack } from '../helpers/harness';
 import { status } from '../helpers/receiver';
 import { ROUTES } from '../helpers/routes';
+import { eventually } from '../helpers/stack';
 
 /** Routes of the project as a whole: a portal session gets 403 whatever it names. */
 const PROJECT_ONLY = new Set([
@@ -38,10 +39,6 @@ const PROJECT_ONLY = new Set([
   'DELETE /v1/event-types/{evtype}',
   'POST /v1/events',
   'POST /v1/deliveries/replay',
-  'POST /v1/endpoints/{ep}/recover',
-  'GET /v1/operations',
-  'GET /v1/operations/{op}',
-  'POST /v1/operations/{op}/cancel',
 ]);
 
 /** Bodies that pass validation, so that the answer is about the object named. */
@@ -63,7 +60,10 @@ describe('portal sessions', () => {
   const h = useStack({ project: 'portal' });
   const { api } = h;
   const world: Record<'a' | 'b', World> = {} as never;
+  /** A bulk replay of the whole project's failed deliveries: no consumer's. */
   let op: string;
+  /** A recovery of alpha's endpoint: alpha's. */
+  let alphaOp: string;
   let keyId: string;
   let session: string;
 
@@ -93,6 +93,9 @@ describe('portal sessions', () => {
     op = (await api('POST', '/v1/deliveries/replay', { filter: { status: 'failed' } })).body.id;
     keyId = (await api('POST', '/v1/api-keys', { name: 'k' })).body.id;
     session = (await openSession('alpha')).token;
+    alphaOp = (
+      await api('POST', `/v1/endpoints/${world.a.ep}/recover`, { since: '2020-01-01T00:00:00Z' }, session)
+    ).body.id;
   });
 
   it('opens sessions of a default hour, at most a day, for a consumer of the project only', async () => {
@@ -308,6 +311,45 @@ describe('portal sessions', () => {
     assert.equal((await api('DELETE', `/v1/endpoints/${ep}`, undefined, session)).status, 204);
   });
 
+  it("recovers its consumer's endpoint and follows that operation, and no other", async () => {
+    h.receiver.script('/alpha-down', status(500), status(200));
+    const down = await h.createEndpoint('/alpha-down', {
+      consumer_id: world.a.con,
+      retry: { max_attempts: 1 },
+    });
+    const event = await h.publish({
+      event_type: 't/alpha-down',
+      payload: { n: 1 },
+      consumer_id: world.a.con,
+    });
+    const failed = event.deliveries[0].id;
+    await h.waitForStatus(failed, 'failed');
+    const since = new Date(Date.now() - 3_600_000).toISOString();
+    const started = await api('POST', `/v1/endpoints/${down.id}/recover`, { since }, session);
+    assert.equal(started.status, 202, JSON.stringify(started.body));
+    assert.equal(started.body.consumer_id, world.a.con);
+    const done = await eventually(
+      async () => (await api('GET', `/v1/operations/${started.body.id}`, undefined, session)).body,
+      (o) => o.status === 'completed',
+    );
+    assert.deepEqual([done.total, done.replayed], [1, 1]);
+    const [, again] = await h.receiver.waitFor('/alpha-down', 2);
+    assert.deepEqual(JSON.parse(again.body), { n: 1 }, 'the failed delivery, replayed');
+    const listed = (await api('GET', '/v1/operations?limit=250', undefined, session)).body.data.map(
+      (o: { id: string }) => o.id,
+    );
+    assert.ok(listed.includes(started.body.id) && listed.includes(alphaOp));
+    assert.ok(!listed.includes(op), "the project's own operation is not its");
+    const all = (await api('GET', '/v1/operations?limit=250')).body.data.map((o: { id: string }) => o.id);
+    assert.ok(all.includes(started.body.id) && all.includes(op), 'the project sees every operation');
+    // Beta's session: alpha's operation and endpoint are not found.
+    const beta = (await openSession('beta')).token;
+    assert.equal((await api('GET', `/v1/operations/${started.body.id}`, undefined, beta)).status, 404);
+    assert.equal((await api('POST', `/v1/operations/${started.body.id}/cancel`, {}, beta)).status, 404);
+    assert.equal((await api('POST', `/v1/endpoints/${down.id}/recover`, { since }, beta)).status, 404);
+    assert.deepEqual((await api('GET', '/v1/operations', undefined, beta)).body.data, []);
+  });
+
   it('may only read when opened read-only, on every route; says so of itself', async () => {
     const readOnly = await openSession('alpha', { read_only: true, expires_in_s: 600 });
     const evtype = 'read.only';
@@ -326,7 +368,7 @@ describe('portal sessions', () => {
       const route = `${method} ${template}`;
       const forA = template.replace(/\{(\w+)\}/g, (_, kind: string) =>
         kind === 'op'
-          ? op
+          ? alphaOp
           : kind === 'key'
             ? keyId
             : kind === 'evtype'

@@ -390,6 +390,30 @@ describe('consumer portal', () => {
     assert.deepEqual(JSON.parse(request.body), { amount: 990 });
   });
 
+  it("recovers an endpoint's failed deliveries and follows the recovery to its end", async () => {
+    h.receiver.script('/acme-recover', status(500, 'broken'), status(200));
+    const endpoint = await h.createEndpoint('/acme-recover', {
+      consumer_id: 'acme',
+      retry: { max_attempts: 1 },
+    });
+    const event = await h.publish({
+      event_type: 't/acme-recover',
+      payload: { n: 7 },
+      endpoint_ids: [endpoint.id],
+    });
+    await h.waitForStatus(event.deliveries[0].id, 'failed');
+    const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', {});
+    await page.goto(session.body.url);
+    await page.getByRole('heading', { name: 'Endpoints' }).waitFor();
+    await page.goto(`${h.stack.baseUrl}/portal#/endpoints/${endpoint.id}`);
+    await page.getByLabel('Made in').selectOption({ label: 'the last hour' });
+    await page.getByRole('button', { name: 'Recover', exact: true }).click();
+    await page.getByTestId('recovery').getByText('Done: 1 failed delivery sent again.').waitFor();
+    const [, again] = await h.receiver.waitFor('/acme-recover', 2);
+    assert.deepEqual(JSON.parse(again.body), { n: 7 });
+    await look('endpoint-recovered', true);
+  });
+
   it('shows a read-only session everything of its consumer, and no action', async () => {
     const session = await h.api('POST', '/v1/consumers/acme/portal-sessions', { read_only: true });
     assert.equal(session.body.read_only, true);

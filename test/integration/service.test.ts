@@ -115,7 +115,14 @@ describe('service', () => {
     await call('GET', '/v1/consumers/{id}', { id: 'acme' }, { key });
     await call('GET', '/v1/consumers/{id}', { id: 'nobody' }, { key }); // 404
     await call('PATCH', '/v1/consumers/{id}', { id: consumer.body.id }, { key, body: { name: 'Acme Inc' } });
-    await call('POST', '/v1/consumers/{id}/portal-sessions', { id: 'acme' }, { key, body: {} });
+    const session = await call(
+      'POST',
+      '/v1/consumers/{id}/portal-sessions',
+      { id: 'acme' },
+      { key, body: {} },
+    );
+    await call('GET', '/v1/portal-session', {}, { key: session.body.token });
+    await call('GET', '/v1/portal-session', {}, { key }); // 403: an API key has no session
     await call('DELETE', '/v1/consumers/{id}/portal-sessions', { id: 'acme' }, { key });
 
     const url = h.receiver.script('/spec', status(200, 'ok'));

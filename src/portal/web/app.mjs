@@ -560,6 +560,56 @@ function NewEndpointPage({ eventType }) {
   return html`<h1>Add an endpoint</h1><${EndpointForm} eventType=${eventType} onSaved=${setCreated} />`;
 }
 
+const RECOVER_SINCE = [
+  ['1', 'the last hour'],
+  ['24', 'the last 24 hours'],
+  ['168', 'the last 7 days'],
+  ['720', 'the last 30 days'],
+];
+
+/** Replays the endpoint's failed deliveries of a recent stretch (an operation), and follows it to its end. */
+function Recover({ endpoint }) {
+  const [hours, setHours] = useState('24');
+  const [op, setOp] = useState(null);
+  const [error, setError] = useState(null);
+  const running = op?.status === 'running';
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(
+      () => api('GET', `/v1/operations/${op.id}`).then(setOp, (err) => setError(err.message)),
+      2000,
+    );
+    return () => clearInterval(timer);
+  }, [running, op?.id]);
+  const start = () => {
+    const since = new Date(Date.now() - Number(hours) * 3_600_000).toISOString();
+    return api('POST', `/v1/endpoints/${endpoint.id}/recover`, { since });
+  };
+  const progress = !op
+    ? null
+    : running
+      ? `Recovering: ${op.done} of ${op.total} looked at, ${op.replayed} sent again.`
+      : op.status === 'completed'
+        ? `Done: ${op.replayed === 1 ? '1 failed delivery' : `${op.replayed} failed deliveries`} sent again${op.skipped ? `, ${op.skipped} skipped` : ''}${op.failed ? `, ${op.failed} could not be` : ''}.`
+        : `The recovery ${op.status === 'cancelled' ? 'was cancelled' : 'failed'} after ${op.replayed} sent again.`;
+  return html`<div class="card">
+    <h2 class="inline">Recover failed deliveries</h2>
+    <p class="hint">Sends once more every delivery to this endpoint, made in the time chosen, that failed for good.</p>
+    <div class="row">
+      <label for="recover-since" class="inline">Made in</label>
+      <select id="recover-since" value=${hours} onChange=${(e) => setHours(e.target.value)} style="width:auto">
+        ${RECOVER_SINCE.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
+      </select>
+      <${Action} label="Recover" run=${start} onDone=${(started, err) => {
+        setError(err);
+        if (started) setOp(started);
+      }} />
+    </div>
+    ${progress ? html`<p role="status" data-testid="recovery">${progress}</p>` : null}
+    <${Alert} message=${error} />
+  </div>`;
+}
+
 function EndpointPage({ id }) {
   const readOnly = useReadOnly();
   const endpoint = useLoad(() => api('GET', `/v1/endpoints/${id}`), [id]);
@@ -596,7 +646,7 @@ function EndpointPage({ id }) {
       <dt>Health</dt><dd><${Health} circuit=${ep.circuit} /></dd>
       <dt>Last 7 days</dt><dd>${
         week.data
-          ? `${week.data.succeeded} delivered, ${week.data.failed} failed (${week.data.rate}); ${week.data.attempts} attempts${week.data.p95 === null ? '' : `, 95 % answered within ${Math.round(week.data.p95)}\u00a0ms`}`
+          ? `${week.data.succeeded} delivered, ${week.data.failed} failed (${week.data.rate}); ${week.data.attempts === 1 ? '1 attempt' : `${week.data.attempts} attempts`}${week.data.p95 === null ? '' : `, 95 % answered within ${Math.round(week.data.p95)}\u00a0ms`}`
           : '…'
       }</dd>
       <dt>Event types</dt><dd>${ep.event_types.length ? ep.event_types.join(', ') : 'All'}</dd>
@@ -640,7 +690,8 @@ function EndpointPage({ id }) {
           if (error) setMessage({ error });
           else location.hash = '#/endpoints';
         }} />
-    </div>`
+    </div>
+    <${Recover} endpoint=${ep} />`
     }`;
 }
 
