@@ -848,18 +848,55 @@ function DeliveryPage({ id }) {
 }
 
 function EventPage({ id }) {
-  const event = useLoad(() => api('GET', `/v1/events/${id}`), [id]);
+  const readOnly = useReadOnly();
+  const event = useLoad(async () => {
+    const [e, deliveries] = await Promise.all([
+      api('GET', `/v1/events/${id}`),
+      api('GET', `/v1/deliveries?event_id=${id}&limit=250`),
+    ]);
+    return { e, deliveries: deliveries.data };
+  }, [id]);
+  const [message, setMessage] = useState({ error: null, notice: null });
   if (event.loading && !event.data) return html`<${Spinner} />`;
   if (event.error) return html`<${Alert} message=${event.error} />`;
-  const e = event.data;
+  const { e, deliveries } = event.data;
   const headers = Object.entries(e.headers);
+  const replayed = (result, error) => {
+    const made = result?.deliveries_total ?? 0;
+    setMessage({
+      error,
+      notice: error ? null : made === 1 ? 'Sent again to 1 endpoint.' : `Sent again to ${made} endpoints.`,
+    });
+    if (!error) event.reload();
+  };
   return html`<h1>Event</h1>
     <div class="card"><dl class="facts"><dt>Type</dt><dd>${e.event_type}</dd><dt>Id</dt><dd>${e.id}</dd>
       <dt>Created</dt><dd>${when(e.created_at)}</dd></dl></div>
     <h2>Headers</h2>
     ${headers.length ? html`<div class="card"><dl class="facts">${headers.map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl></div>` : html`<p class="empty">No custom headers.</p>`}
     <h2>Payload</h2><pre aria-label="Payload">${JSON.stringify(e.payload, null, 2)}</pre>
-    <a href=${`#/deliveries`}>All deliveries</a>`;
+    <div class="row spread"><h2>Its deliveries</h2>${
+      readOnly
+        ? null
+        : html`<${Action} label="Send again to my endpoints" run=${() => api('POST', `/v1/events/${e.id}/replay`, {})}
+            onDone=${replayed} />`
+    }</div>
+    <${Alert} message=${message.error} />
+    ${message.notice ? html`<div class="notice" role="status">${message.notice}</div>` : null}
+    ${
+      deliveries.length === 0
+        ? html`<p class="empty">None to your endpoints.</p>`
+        : html`<table class="stack"><thead><tr><th scope="col">Status</th><th scope="col">Endpoint</th>
+          <th scope="col">Attempts</th><th scope="col">Created</th></tr></thead>
+        <tbody>${deliveries.map(
+          (d) => html`<tr key=${d.id}>
+            <td data-label="Status"><a href=${`#/deliveries/${d.id}`} aria-label=${`Delivery ${d.id}, ${d.status}`}><${Badge} value=${d.status} /></a></td>
+            <td class="url" data-label="Endpoint">${d.url}</td>
+            <td data-label="Attempts">${d.attempts}</td>
+            <td data-label="Created">${when(d.created_at)}</td></tr>`,
+        )}</tbody></table>`
+    }
+    <p><a href=${`#/deliveries`}>All deliveries</a></p>`;
 }
 
 // --- event types --------------------------------------------------------------------------------------
