@@ -163,7 +163,7 @@ describe('consumer portal', () => {
     const sentTo = Number(/\d+/.exec(notice)?.[0]);
     assert.ok(sentTo >= 1, notice);
     await page.waitForFunction(`document.querySelectorAll('table tbody tr').length === ${before + sentTo}`);
-    await look('event');
+    await look('event', true);
 
     // The lists: only Acme's, never Globex's.
     await page.goto(`${h.stack.baseUrl}/portal#/deliveries`);
