@@ -163,6 +163,10 @@ describe('consumer portal', () => {
     const sentTo = Number(/\d+/.exec(notice)?.[0]);
     assert.ok(sentTo >= 1, notice);
     await page.waitForFunction(`document.querySelectorAll('table tbody tr').length === ${before + sentTo}`);
+    // Followed until delivered, without a reload.
+    await page.waitForFunction(
+      `[...document.querySelectorAll('table tbody .badge')].every((b) => b.textContent === 'succeeded')`,
+    );
     await look('event', true);
 
     // The lists: only Acme's, never Globex's.

@@ -857,6 +857,13 @@ function EventPage({ id }) {
     return { e, deliveries: deliveries.data };
   }, [id]);
   const [message, setMessage] = useState({ error: null, notice: null });
+  // Deliveries under way change by themselves: follow them until each is final.
+  const open = event.data?.deliveries.some((d) => !FINAL.includes(d.status));
+  useEffect(() => {
+    if (!open) return;
+    const timer = setInterval(event.reload, 3000);
+    return () => clearInterval(timer);
+  }, [open, event.reload]);
   if (event.loading && !event.data) return html`<${Spinner} />`;
   if (event.error) return html`<${Alert} message=${event.error} />`;
   const { e, deliveries } = event.data;
