@@ -10,7 +10,7 @@ import { eventTypeName } from '../endpoints/schemas';
 import { auth, projectKeyOnly } from '../http/auth';
 import { conflict, fieldError, notFound } from '../http/errors';
 import type { RouteDocs } from '../http/openapi';
-import { pageOf, pageQuery } from '../http/pagination';
+import { pageAnswer, pageOf, pageQuery } from '../http/pagination';
 import { parseBody, parsePath, parseQuery } from '../http/validate';
 import { Project } from '../projects/model';
 import { EventType, type EventTypeDoc, EventTypeResource, eventTypeId, presentEventType } from './model';
@@ -200,9 +200,7 @@ export function eventTypeRoutes(): Router {
       .sort({ _id: 1 })
       .limit(q.limit + 1)
       .lean();
-    const more = types.length > q.limit;
-    const shown = more ? types.slice(0, q.limit) : types;
-    ctx.body = { data: shown.map(presentEventType), next_cursor: more ? shown[shown.length - 1].name : null };
+    ctx.body = pageAnswer(types, q.limit, presentEventType, (t) => t.name);
   });
 
   const find = async (ctx: Context) => {

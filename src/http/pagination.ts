@@ -40,11 +40,19 @@ export async function listPage<D extends { _id: string }, T>(
   return pageAnswer(docs, query.limit, present);
 }
 
-/** The answer for up to `limit + 1` documents, newest first: the one past `limit` says there is a next page. */
-export function pageAnswer<D extends { _id: string }, T>(docs: D[], limit: number, present: (d: D) => T) {
+/**
+ * The answer for up to `limit + 1` documents in the list's order: the one past `limit` says there is a next
+ * page, which starts after the last shown (`cursorOf` it: its `_id` unless the list goes by something else).
+ */
+export function pageAnswer<D extends { _id: string }, T>(
+  docs: D[],
+  limit: number,
+  present: (d: D) => T,
+  cursorOf: (d: D) => string = (d) => d._id,
+) {
   const more = docs.length > limit;
   const shown = more ? docs.slice(0, limit) : docs;
-  return { data: shown.map(present), next_cursor: more ? shown[shown.length - 1]._id : null };
+  return { data: shown.map(present), next_cursor: more ? cursorOf(shown[shown.length - 1]) : null };
 }
 
 /**

@@ -340,6 +340,15 @@ describe('portal sessions', () => {
     );
     assert.ok(listed.includes(started.body.id) && listed.includes(alphaOp));
     assert.ok(!listed.includes(op), "the project's own operation is not its");
+    // A bulk replay confined to alpha, by consumer or by one of its endpoints, is alpha's too.
+    const byConsumer = await api('POST', '/v1/deliveries/replay', {
+      filter: { consumer_id: 'alpha', status: 'failed' },
+    });
+    const byEndpoint = await api('POST', '/v1/deliveries/replay', { filter: { endpoint_id: down.id } });
+    for (const bulk of [byConsumer, byEndpoint]) {
+      assert.equal(bulk.body.consumer_id, world.a.con);
+      assert.equal((await api('GET', `/v1/operations/${bulk.body.id}`, undefined, session)).status, 200);
+    }
     const all = (await api('GET', '/v1/operations?limit=250')).body.data.map((o: { id: string }) => o.id);
     assert.ok(all.includes(started.body.id) && all.includes(op), 'the project sees every operation');
     // Beta's session: alpha's operation and endpoint are not found.

@@ -697,6 +697,21 @@ function EndpointPage({ id }) {
 
 // --- deliveries ---------------------------------------------------------------------------------------
 
+/** Deliveries as rows, each opening its page; `urlOf` gives endpoints' current URLs where known. */
+function DeliveryTable({ rows, urlOf = new Map(), withType = false }) {
+  return html`<table class="stack"><thead><tr><th scope="col">Status</th>
+      ${withType ? html`<th scope="col">Event type</th>` : null}
+      <th scope="col">Endpoint</th><th scope="col">Attempts</th><th scope="col">Created</th></tr></thead>
+    <tbody>${rows.map(
+      (d) => html`<tr key=${d.id}>
+        <td data-label="Status"><a href=${`#/deliveries/${d.id}`} aria-label=${`Delivery ${d.id}, ${d.status}`}><${Badge} value=${d.status} /></a></td>
+        ${withType ? html`<td data-label="Event type">${d.event_type}</td>` : null}
+        <td class="url" data-label="Endpoint">${urlOf.get(d.endpoint_id) ?? d.url}</td>
+        <td data-label="Attempts">${d.attempts}</td>
+        <td data-label="Created">${when(d.created_at)}</td></tr>`,
+    )}</tbody></table>`;
+}
+
 function DeliveriesPage({ query }) {
   const [filters, setFilters] = useState({
     status: query.get('status') ?? '',
@@ -756,20 +771,7 @@ function DeliveriesPage({ query }) {
     <${Alert} message=${first.error} />
     ${first.loading ? html`<${Spinner} />` : null}
     ${!first.loading && rows.length === 0 && !first.error ? html`<p class="empty">No deliveries match.</p>` : null}
-    ${
-      rows.length
-        ? html`<table class="stack"><thead><tr><th scope="col">Status</th><th scope="col">Event type</th>
-          <th scope="col">Endpoint</th><th scope="col">Attempts</th><th scope="col">Created</th></tr></thead>
-        <tbody>${rows.map(
-          (d) => html`<tr key=${d.id}>
-            <td data-label="Status"><a href=${`#/deliveries/${d.id}`} aria-label=${`Delivery ${d.id}, ${d.status}`}><${Badge} value=${d.status} /></a></td>
-            <td data-label="Event type">${d.event_type}</td>
-            <td class="url" data-label="Endpoint">${urlOf.get(d.endpoint_id) ?? d.url}</td>
-            <td data-label="Attempts">${d.attempts}</td>
-            <td data-label="Created">${when(d.created_at)}</td></tr>`,
-        )}</tbody></table>`
-        : null
-    }
+    ${rows.length ? html`<${DeliveryTable} rows=${rows} urlOf=${urlOf} withType=${true} />` : null}
     <${Alert} message=${more.error} />
     ${cursor ? html`<p><button type="button" onClick=${loadMore} disabled=${more.loading}>${more.loading ? 'Loading…' : 'Load more'}</button></p>` : null}`;
 }
@@ -893,15 +895,7 @@ function EventPage({ id }) {
     ${
       deliveries.length === 0
         ? html`<p class="empty">None to your endpoints.</p>`
-        : html`<table class="stack"><thead><tr><th scope="col">Status</th><th scope="col">Endpoint</th>
-          <th scope="col">Attempts</th><th scope="col">Created</th></tr></thead>
-        <tbody>${deliveries.map(
-          (d) => html`<tr key=${d.id}>
-            <td data-label="Status"><a href=${`#/deliveries/${d.id}`} aria-label=${`Delivery ${d.id}, ${d.status}`}><${Badge} value=${d.status} /></a></td>
-            <td class="url" data-label="Endpoint">${d.url}</td>
-            <td data-label="Attempts">${d.attempts}</td>
-            <td data-label="Created">${when(d.created_at)}</td></tr>`,
-        )}</tbody></table>`
+        : html`<${DeliveryTable} rows=${deliveries} />`
     }
     <p><a href=${`#/deliveries`}>All deliveries</a></p>`;
 }
