@@ -142,7 +142,16 @@ describe('load: concurrent publishes while workers are killed', () => {
       const stuck = [];
       for (const id of accepted) {
         const v = await h.delivery(id);
-        if (v.status !== 'succeeded') stuck.push(`${id}: ${v.status}`);
+        if (v.status === 'succeeded') continue;
+        // What Temporal says of it, for whoever reads the failure: closed or waiting, and on what.
+        const d = await h.stack.client.workflow
+          .getHandle(v.workflow_id)
+          .describe()
+          .then(
+            (w) => `${w.status.name}, pending activities ${JSON.stringify(w.raw.pendingActivities ?? [])}`,
+            (e: Error) => e.message,
+          );
+        stuck.push(`${id}: ${v.status} (attempts ${v.attempts}, ${v.last_error}; workflow: ${d})`);
       }
       throw new Error(`${stuck.length} deliveries never finished: ${stuck.slice(0, 10).join(', ')}`, {
         cause: err,
